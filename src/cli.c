@@ -87,29 +87,36 @@ cli_now_ms(void)
 }
 
 static void
-audit_hijack(const char *const *dests, size_t n, const struct identity *id)
+audit_hijack(struct audit *shared, const char *const *dests, size_t n,
+    const struct identity *id)
 {
 	struct audit_record rec;
-	struct audit *a = audit_new(NULL);
+	struct audit *a = shared;
 	size_t i;
 
-	if (a == NULL)
+	if (a == NULL && (a = audit_new(NULL)) == NULL)
 		return;
-	for (i = 0; i < n; i++)
-		if (audit_add_sink(a, dests[i]) == -1)
-			fprintf(stderr, "fnguard: audit: %s: cannot open\n",
-			    dests[i]);
-	if (n == 0)
-		audit_add_sink(a, "-");
+	if (shared == NULL) {
+		for (i = 0; i < n; i++)
+			if (audit_add_sink(a, dests[i]) == -1)
+				fprintf(stderr, "fnguard: audit: %s: cannot "
+				    "open\n", dests[i]);
+		if (n == 0)
+			audit_add_sink(a, "-");
+	}
 	audit_record_hijack(&rec, id, cli_now_ms());
 	audit_submit(a, &rec, cli_now_ms());
-	audit_free(a);
+	if (shared == NULL)
+		audit_free(a);
+	else
+		audit_flush(a);
 }
 
 struct policy *
 cli_load_policy(const char *cmd, const char *path, const char *keyfile,
-    const char *const *audit_dests, size_t naudit,
-    const struct identity *id, struct policy_source *src, bool *failed)
+    struct audit *audit, const char *const *audit_dests, size_t naudit,
+    bool audit_invalid, const struct identity *id, struct policy_source *src,
+    bool *failed)
 {
 	uint8_t key[SIGN_PUBKEY_LEN];
 	const char *env = getenv("TW_POLICY");
@@ -137,8 +144,8 @@ cli_load_policy(const char *cmd, const char *path, const char *keyfile,
 	diags_clear(&d);
 	if (pol == NULL) {
 		*failed = true;
-		if (hijacked)
-			audit_hijack(audit_dests, naudit, id);
+		if (hijacked || audit_invalid)
+			audit_hijack(audit, audit_dests, naudit, id);
 	}
 	return pol;
 }

@@ -294,16 +294,16 @@ cmd_replay(int argc, char **argv)
 	id.provider = o.ov.provider ? o.ov.provider : "others";
 	id.account = o.ov.account ? o.ov.account : "";
 	id.runtime = id.request_id = "";
-	pol = cli_load_policy("replay", o.policy_path, o.keyfile, o.audit,
-	    o.naudit, &id, &src, &failed);
+	pol = cli_load_policy("replay", o.policy_path, o.keyfile, NULL, o.audit,
+	    o.naudit, false, &id, &src, &failed);
 	if (failed)
 		return EXIT_FOUND;
 	if (src.name == NULL)
 		fprintf(stderr, "fnguard: replay: no policy (--policy or "
 		    "TW_POLICY): everything is allowed\n");
 	if (o.old_path != NULL) {
-		old = cli_load_policy("replay", o.old_path, o.keyfile, NULL, 0,
-		    &id, &oldsrc, &failed);
+		old = cli_load_policy("replay", o.old_path, o.keyfile, NULL, NULL,
+		    0, false, &id, &oldsrc, &failed);
 		if (failed) {
 			policy_free(pol);
 			return EXIT_FOUND;

@@ -6,5 +6,6 @@ int cmd_check(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
 
 #endif

@@ -75,8 +75,8 @@ struct sink_ops {
 	/* Does this sink take dest? */
 	bool (*accepts)(const char *dest);
 	int (*open)(struct sink *, const char *dest);
-	/* Writes one JSON line. Returns 0, or -1 (the record is lost for
-	 * this sink and counted). */
+	/* Writes whole JSON lines. Returns 0, or -1 (the records are lost
+	 * for this sink and counted). */
 	int (*write)(struct sink *, const char *line, size_t len);
 	void (*close)(struct sink *);
 };
@@ -115,6 +115,10 @@ void audit_tick(struct audit *, int64_t now_ms, bool force);
 
 /* Writes queued records to every sink. */
 void audit_flush(struct audit *);
+
+/* True when the queue is at least half full: a busy caller flushes then,
+ * between its batches, rather than once a second. */
+bool audit_backlogged(const struct audit *);
 
 struct audit_stats {
 	uint64_t submitted, aggregated, dropped, written, sink_failures;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fnguard/audit.h"
 #include "fnguard/identity.h"
 #include "fnguard/policy.h"
 #include "fnguard/sign.h"
@@ -43,13 +44,16 @@ struct policy_source {
 /*
  * Loads the policy from path, else from TW_POLICY; NULL with src->name NULL
  * when there is neither (everything allowed). Prints every diagnostic as
- * one line and, on a failure, the policyHijacked audit (to the audit
- * destinations given, or stderr) when signing was at fault; returns NULL
- * with *failed set.
+ * one line. On a failure returns NULL with *failed set, and audits the
+ * policyHijacked record (SPEC section 3) into audit — or, when audit is
+ * NULL, to the destinations given (stderr when none) — when signing was at
+ * fault, or when audit_invalid is set, for any refused policy (SPEC
+ * section 1: "the error is logged and audited").
  */
 struct policy *cli_load_policy(const char *cmd, const char *path,
-    const char *keyfile, const char *const *audit_dests, size_t naudit,
-    const struct identity *id, struct policy_source *src, bool *failed);
+    const char *keyfile, struct audit *audit, const char *const *audit_dests,
+    size_t naudit, bool audit_invalid, const struct identity *id,
+    struct policy_source *src, bool *failed);
 
 /* Prints diags as "fnguard: CMD: NAME: [warning: ]PLACE: MESSAGE". */
 void cli_print_diags(const char *cmd, const char *name,

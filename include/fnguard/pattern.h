@@ -40,9 +40,12 @@ void patternset_free(struct patternset *);
 /* Adds one pattern (a leading '-' makes it an exemption). Returns 0, or -1
  * when it is empty or longer than PATTERN_MAX_LEN or memory ran out. */
 int patternset_add(struct patternset *, const char *pattern, size_t len);
+/* Gives back the spare room of the arrays once the last pattern is in. */
+void patternset_compact(struct patternset *);
 /* Number of patterns added (exemptions included). */
 size_t patternset_count(const struct patternset *);
-/* The i-th pattern as added (with its '-' when an exemption). */
+/* The i-th pattern as added (with its '-' when an exemption); valid until
+ * the set changes. */
 const char *patternset_item(const struct patternset *, size_t i);
 /* True when an exemption matches. */
 bool patternset_match_exempt(const struct patternset *, const char *s,

@@ -171,6 +171,10 @@ event_parse_time(const char *t, int64_t *out)
 		return -1;
 	secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
 	    h * 3600 + mi * 60 + s - oh * 3600 - om * 60;
+	/* An offset may carry 0000-01-01 or 9999-12-31 over the edge of
+	 * what a four-digit year can write back in UTC. */
+	if (secs < INT64_C(-62167219200) || secs > INT64_C(253402300799))
+		return -1;
 	*out = secs * 1000 + ms;
 	return 0;
 }

@@ -23,18 +23,20 @@
 
 enum pkind { PK_EXACT, PK_PREFIX, PK_SUFFIX, PK_CONTAINS, PK_COUNT };
 
+/* Strings live in one arena per set; items hold offsets into it. */
 struct pitem {
-	char *text;		/* as given, with '-' and stars */
-	const char *body;	/* the part to compare: inside text, or its
+	uint32_t text;		/* as given, with '-' and stars */
+	uint32_t body;		/* the part to compare: inside text, or its
 				   case-folded copy after it */
 	uint16_t body_len;
 	uint8_t kind;
 };
 
+#define SLOT_EMPTY UINT32_MAX
+
 struct pslot {
-	uint64_t hash;		/* 0 = empty slot */
-	uint32_t item;
-	uint8_t kind;
+	uint32_t item;		/* SLOT_EMPTY = free */
+	uint32_t tag;		/* high bits of the key: cheap mismatch */
 };
 
 #define LENWORDS ((PATTERN_MAX_LEN + 64) / 64)
@@ -62,8 +64,16 @@ struct patternset {
 	uint64_t base;
 	struct pitem *items;
 	size_t nitems, capitems;
+	char *arena;
+	size_t arena_len, arena_cap;
 	struct ppart include, exempt;
 };
+
+static inline const char *
+item_body(const struct patternset *set, const struct pitem *it)
+{
+	return set->arena + it->body;
+}
 
 static inline unsigned char
 fold_char(unsigned char c, bool fold)
@@ -198,13 +208,10 @@ ppart_clear(struct ppart *p)
 void
 patternset_free(struct patternset *set)
 {
-	size_t i;
-
 	if (set == NULL)
 		return;
-	for (i = 0; i < set->nitems; i++)
-		free(set->items[i].text);
 	free(set->items);
+	free(set->arena);
 	ppart_clear(&set->include);
 	ppart_clear(&set->exempt);
 	free(set);
@@ -219,56 +226,67 @@ patternset_count(const struct patternset *set)
 const char *
 patternset_item(const struct patternset *set, size_t i)
 {
-	return i < set->nitems ? set->items[i].text : NULL;
+	return i < set->nitems ? set->arena + set->items[i].text : NULL;
 }
 
 static uint64_t
 body_hash(const struct patternset *set, const struct pitem *it)
 {
+	const char *body = item_body(set, it);
 	uint64_t h = 0;
 	size_t i;
 
 	if (it->kind == PK_SUFFIX) {
 		for (i = it->body_len; i > 0; i--)
-			h = hash_step(h, set->base,
-			    (unsigned char)it->body[i - 1]);
+			h = hash_step(h, set->base, (unsigned char)body[i - 1]);
 	} else {
 		for (i = 0; i < it->body_len; i++)
-			h = hash_step(h, set->base, (unsigned char)it->body[i]);
+			h = hash_step(h, set->base, (unsigned char)body[i]);
 	}
 	return h;
 }
 
+static uint64_t
+item_key(const struct patternset *set, const struct pitem *it)
+{
+	return slot_key(body_hash(set, it), (enum pkind)it->kind);
+}
+
+static void
+slot_put(struct ppart *p, uint64_t key, uint32_t item)
+{
+	size_t j = slot_index(key, p->cap - 1);
+
+	while (p->slots[j].item != SLOT_EMPTY)
+		j = (j + 1) & (p->cap - 1);
+	p->slots[j].item = item;
+	p->slots[j].tag = (uint32_t)(key >> 32);
+	filter_set(p, key);
+}
+
+/* Doubles the table; keys are recomputed from the items. */
 static int
 ppart_grow(struct ppart *p, const struct patternset *set)
 {
-	size_t ncap = p->cap ? p->cap * 2 : 64;
-	struct pslot *slots = calloc(ncap, sizeof(*slots));
+	size_t ncap = p->cap ? p->cap * 2 : 64, i, ocap = p->cap;
+	struct pslot *slots = malloc(ncap * sizeof(*slots)), *old = p->slots;
 	uint64_t *filter = calloc(ncap * 8 / 64, sizeof(uint64_t));
-	size_t i, j, mask = ncap - 1;
 
-	(void)set;
 	if (slots == NULL || filter == NULL) {
 		free(slots);
 		free(filter);
 		return -1;
 	}
-	for (i = 0; i < p->cap; i++) {
-		if (p->slots[i].hash == 0)
-			continue;
-		j = slot_index(p->slots[i].hash, mask);
-		while (slots[j].hash != 0)
-			j = (j + 1) & mask;
-		slots[j] = p->slots[i];
-	}
-	free(p->slots);
+	memset(slots, 0xff, ncap * sizeof(*slots));
 	free(p->filter);
 	p->slots = slots;
 	p->filter = filter;
 	p->cap = ncap;
-	for (i = 0; i < ncap; i++)
-		if (slots[i].hash != 0)
-			filter_set(p, slots[i].hash);
+	for (i = 0; i < ocap; i++)
+		if (old[i].item != SLOT_EMPTY)
+			slot_put(p, item_key(set, &set->items[old[i].item]),
+			    old[i].item);
+	free(old);
 	return 0;
 }
 
@@ -293,8 +311,7 @@ static int
 ppart_insert(struct ppart *p, struct patternset *set, uint32_t index)
 {
 	const struct pitem *it = &set->items[index];
-	uint64_t key;
-	size_t j;
+	const char *body = item_body(set, it);
 
 	if ((p->used + 1) * 2 > p->cap && ppart_grow(p, set) == -1)
 		return -1;
@@ -304,7 +321,7 @@ ppart_insert(struct ppart *p, struct patternset *set, uint32_t index)
 	if ((it->kind == PK_PREFIX || it->kind == PK_SUFFIX) &&
 	    it->body_len < EDGE_LENS) {
 		unsigned char c = (unsigned char)(it->kind == PK_PREFIX ?
-		    it->body[it->body_len - 1] : it->body[0]);
+		    body[it->body_len - 1] : body[0]);
 
 		if (p->edge[it->kind] == NULL &&
 		    (p->edge[it->kind] = calloc(EDGE_LENS,
@@ -313,15 +330,8 @@ ppart_insert(struct ppart *p, struct patternset *set, uint32_t index)
 		p->edge[it->kind][it->body_len][c >> 6] |=
 		    UINT64_C(1) << (c & 63);
 	}
-	key = slot_key(body_hash(set, it), it->kind);
-	j = slot_index(key, p->cap - 1);
-	while (p->slots[j].hash != 0)
-		j = (j + 1) & (p->cap - 1);
-	p->slots[j].hash = key;
-	p->slots[j].item = index;
-	p->slots[j].kind = it->kind;
+	slot_put(p, item_key(set, it), index);
 	p->used++;
-	filter_set(p, key);
 	p->lens[it->kind][it->body_len / 64] |=
 	    UINT64_C(1) << (it->body_len % 64);
 	if (it->body_len > p->max_len[it->kind])
@@ -329,20 +339,22 @@ ppart_insert(struct ppart *p, struct patternset *set, uint32_t index)
 	return 0;
 }
 
-/* Splits text into kind and body. */
+/* Splits text (at offset it->text in the arena) into kind and body. */
 static void
-classify(struct pitem *it, size_t len)
+classify(const struct patternset *set, struct pitem *it, size_t len)
 {
-	const char *t = it->text;
+	const char *t = set->arena + it->text;
 	bool lead, trail;
+	uint32_t off = it->text;
 
 	if (len > 0 && t[0] == '-') {
 		t++;
+		off++;
 		len--;
 	}
 	lead = len > 0 && t[0] == '*';
 	trail = len > 1 && t[len - 1] == '*';
-	it->body = t + (lead ? 1 : 0);
+	it->body = off + (lead ? 1 : 0);
 	it->body_len = (uint16_t)(len - (lead ? 1 : 0) - (trail ? 1 : 0));
 	if (lead && trail)
 		it->kind = PK_CONTAINS;
@@ -354,42 +366,68 @@ classify(struct pitem *it, size_t len)
 		it->kind = PK_EXACT;
 }
 
+static int
+arena_reserve(struct patternset *set, size_t more)
+{
+	size_t ncap = set->arena_cap ? set->arena_cap : 256;
+	char *n;
+
+	if (set->arena_len + more <= set->arena_cap)
+		return 0;
+	while (ncap < set->arena_len + more)
+		ncap *= 2;
+	if (ncap > UINT32_MAX || (n = realloc(set->arena, ncap)) == NULL)
+		return -1;
+	set->arena = n;
+	set->arena_cap = ncap;
+	return 0;
+}
+
+static int
+items_reserve(struct patternset *set)
+{
+	size_t ncap = set->capitems ? set->capitems * 2 : 16;
+	struct pitem *n;
+
+	if (set->nitems < set->capitems)
+		return 0;
+	if ((n = realloc(set->items, ncap * sizeof(*n))) == NULL)
+		return -1;
+	set->items = n;
+	set->capitems = ncap;
+	return 0;
+}
+
 int
 patternset_add(struct patternset *set, const char *pattern, size_t len)
 {
 	struct pitem *it;
 	bool exempt = len > 0 && pattern[0] == '-';
 	struct ppart *part = exempt ? &set->exempt : &set->include;
+	size_t i, saved = set->arena_len;
 
 	if (len == 0 || len - (exempt ? 1 : 0) == 0 ||
 	    len - (exempt ? 1 : 0) > PATTERN_MAX_LEN)
 		return -1;
-	if (set->nitems == set->capitems) {
-		size_t ncap = set->capitems ? set->capitems * 2 : 16;
-		struct pitem *n = realloc(set->items, ncap * sizeof(*n));
-
-		if (n == NULL)
-			return -1;
-		set->items = n;
-		set->capitems = ncap;
-	}
-	it = &set->items[set->nitems];
-	/* One block: the text as given, then the body folded to lower case
+	/* The text as given, then the body folded to lower case
 	 * (case-insensitive sets compare folded subjects with it). */
-	if ((it->text = malloc(2 * len + 2)) == NULL)
+	if (items_reserve(set) == -1 || arena_reserve(set, 2 * len + 2) == -1)
 		return -1;
-	memcpy(it->text, pattern, len);
-	it->text[len] = '\0';
-	classify(it, len);
+	it = &set->items[set->nitems];
+	it->text = (uint32_t)set->arena_len;
+	memcpy(set->arena + set->arena_len, pattern, len);
+	set->arena[set->arena_len + len] = '\0';
+	set->arena_len += len + 1;
+	classify(set, it, len);
 	if (set->fold) {
-		char *folded = it->text + len + 1;
-		size_t i;
+		char *folded = set->arena + set->arena_len;
 
 		for (i = 0; i < it->body_len; i++)
-			folded[i] = (char)fold_char((unsigned char)it->body[i],
-			    true);
+			folded[i] = (char)fold_char((unsigned char)
+			    set->arena[it->body + i], true);
 		folded[it->body_len] = '\0';
-		it->body = folded;
+		it->body = (uint32_t)set->arena_len;
+		set->arena_len += it->body_len + 1;
 	}
 	set->nitems++;
 	/* "*" (or "**"): everything. */
@@ -398,23 +436,41 @@ patternset_add(struct patternset *set, const char *pattern, size_t len)
 		return 0;
 	}
 	if (ppart_insert(part, set, (uint32_t)(set->nitems - 1)) == -1) {
-		free(it->text);
 		set->nitems--;
+		set->arena_len = saved;
 		return -1;
 	}
 	return 0;
 }
 
+void
+patternset_compact(struct patternset *set)
+{
+	char *a;
+	struct pitem *n;
+
+	if (set->arena_len > 0 && set->arena_len < set->arena_cap &&
+	    (a = realloc(set->arena, set->arena_len)) != NULL) {
+		set->arena = a;
+		set->arena_cap = set->arena_len;
+	}
+	if (set->nitems > 0 && set->nitems < set->capitems &&
+	    (n = realloc(set->items, set->nitems * sizeof(*n))) != NULL) {
+		set->items = n;
+		set->capitems = set->nitems;
+	}
+}
+
 /* s is folded already unless fold is set. */
 static bool
-body_equal(const struct pitem *it, const char *s, bool fold)
+body_equal(const char *body, size_t len, const char *s, bool fold)
 {
 	size_t i;
 
 	if (!fold)
-		return memcmp(it->body, s, it->body_len) == 0;
-	for (i = 0; i < it->body_len; i++)
-		if (it->body[i] != (char)fold_char((unsigned char)s[i], true))
+		return memcmp(body, s, len) == 0;
+	for (i = 0; i < len; i++)
+		if (body[i] != (char)fold_char((unsigned char)s[i], true))
 			return false;
 	return true;
 }
@@ -425,16 +481,18 @@ probe(const struct patternset *set, const struct ppart *p, enum pkind kind,
     uint64_t h, const char *s, size_t len, bool fold)
 {
 	uint64_t key = slot_key(h, kind);
+	uint32_t tag = (uint32_t)(key >> 32);
 	size_t mask = p->cap - 1, j;
 
 	if (!filter_test(p, key))
 		return false;
-	for (j = slot_index(key, mask); p->slots[j].hash != 0;
+	for (j = slot_index(key, mask); p->slots[j].item != SLOT_EMPTY;
 	    j = (j + 1) & mask) {
 		const struct pitem *it = &set->items[p->slots[j].item];
 
-		if (p->slots[j].hash == key && p->slots[j].kind == kind &&
-		    it->body_len == len && body_equal(it, s, fold))
+		if (p->slots[j].tag == tag && it->kind == kind &&
+		    it->body_len == len &&
+		    body_equal(item_body(set, it), len, s, fold))
 			return true;
 	}
 	return false;

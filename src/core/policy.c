@@ -319,6 +319,7 @@ parse_patterns(struct walk *w, const char *place, const json_t *obj,
 		patternset_free(arg.set);
 		return 0;
 	}
+	patternset_compact(arg.set);
 	*out = arg.set;
 	return 0;
 }
@@ -365,6 +366,8 @@ parse_proclist(struct walk *w, const char *place, const json_t *obj,
 	if (each_element(w, place, obj, key, proc_element, &arg) == -1 ||
 	    arg.failed)
 		return -1;
+	patternset_compact(out->paths);
+	patternset_compact(out->bases);
 	return 0;
 }
 
