@@ -60,6 +60,13 @@ TXT3=$(printf 'c%.0s' $(seq 200))
 		echo "many.amazon.com. 60 IN A 198.51.100.$_i"
 	done
 	echo "big.amazon.com. IN TXT \"$TXT1\" \"$TXT2\" \"$TXT3\""
+	# Over the 1232 bytes fnguard offers upstream: nsd answers TC over
+	# UDP, so the answer only arrives through c-ares's TCP fallback.
+	printf 'huge.amazon.com. IN TXT'
+	for _i in $(seq 12); do
+		printf ' "%s"' "$TXT1"
+	done
+	echo
 } >"$T/zone"
 cat >"$T/nsd.conf" <<EOF
 server:
@@ -746,6 +753,32 @@ assert_match "audit wget record: command is the wget command line" \
 check "audit: the curl query named /usr/bin/curl (its pid)" \
     wait_jl 3 "$AUDIT" "any(r.get('processPath') == '/usr/bin/curl' and \
 r.get('pid') == $CURL_PID and r.get('domain') == 'yahoo.com' for r in recs)"
+
+# ---- upstream: TCP fallback and failover ----
+
+dq 127.0.0.1 +tcp huge.amazon.com TXT
+assert_eq "huge TXT (2,400 bytes > the 1232 offered upstream): NOERROR, \
+through c-ares's TCP fallback" NOERROR "$DIG_STATUS"
+assert_eq "huge TXT: the whole record reaches the client over TCP" 12 \
+    "$(printf '%s\n' "$DIG_ANSWER" | grep -o "\"$TXT1\"" | wc -l)"
+
+# A second daemon whose first upstream does not answer (nothing listens
+# on 127.0.0.9:5300): c-ares fails over to the second.
+FAILOVER_LOG=$T/failover.log
+start_bg FAILOVER_PID "$FAILOVER_LOG" "$FNGUARD" daemon --policy "$POLICY" \
+    --dns-listen 127.0.0.2:53 --upstream 127.0.0.9:5300 \
+    --upstream 127.0.0.53:5300 --audit "$T/failover-audit.jsonl"
+if wait_port 10 udp 127.0.0.2 53; then
+	dq 127.0.0.2 www.amazon.com A
+	assert_eq "failover: the first upstream dead, the second answers" \
+	    NOERROR "$DIG_STATUS"
+	assert_match "failover: A 192.0.2.11" "$DIG_ANSWER" \
+	    'IN[[:space:]]+A[[:space:]]+192\.0\.2\.11$'
+else
+	not_ok "failover daemon listens on 127.0.0.2:53"
+	show "$(cat "$FAILOVER_LOG")"
+fi
+stop_pid "$FAILOVER_PID" 5
 
 # ---- names, answers, truncation ----
 
