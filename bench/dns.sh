@@ -327,7 +327,8 @@ start_server() {	# SERVER POLICY PORT
 	case $s in
 	fnguard)
 		$srv_cpu "$fnguard" daemon --policy "$work/fnguard-$pol.json" \
-		    --dns-listen "127.0.0.1:$port" --upstream "$upstream" \
+		    --dns-listen "127.0.0.1:$port" --proxy-listen off \
+		    --upstream "$upstream" \
 		    --audit "$work/audit-$pol.jsonl" \
 		    >"$work/$s-$pol.out" 2>&1 &
 		;;

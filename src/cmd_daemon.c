@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "fnguard/cli.h"
 #include "fnguard/log.h"
+#include "fnguard/proxy.h"
 #include "fnguard/resolver.h"
 
 extern char **environ;
@@ -37,7 +38,9 @@ static const char daemon_usage[] =
     "[--record FILE]\n"
     "                      [--function NAME] [--region R] [--provider P]\n"
     "                      [--account A] [--runtime R] [--label KEY:VALUE]...\n"
-    "                      [-v]\n"
+    "                      [--proxy-listen ADDR:PORT|off]... "
+    "[--inbound LISTEN=TARGET]...\n"
+    "                      [--mark N] [-v]\n"
     "Serves DNS (UDP and TCP) enforcing the policy's dns rules: denied\n"
     "names get the denied response at once, allowed ones are forwarded\n"
     "(default upstreams: the nameservers of /etc/resolv.conf) and cached.\n"
@@ -45,6 +48,10 @@ static const char daemon_usage[] =
     "[::1]:53)\n"
     "  --audit DEST            - (stderr, default) or a file; may repeat\n"
     "  --record FILE           append every query as a dns event\n"
+    "  --proxy-listen ADDR:PORT  the transparent TCP proxy (default\n"
+    "                          127.0.0.1:15001; off: none); may repeat\n"
+    "  --inbound LISTEN=TARGET front the function's port TARGET on LISTEN\n"
+    "  --mark N                SO_MARK on the proxy's upstream sockets\n"
     "SIGHUP or a change of the policy file reloads it; an invalid policy\n"
     "is refused and the running one stays.\n";
 
@@ -56,6 +63,8 @@ struct daemon_opts {
 	const char *labels[IDENTITY_MAX_LABELS];
 	size_t nlabels;
 	struct resolver_config rc;
+	struct proxy_config pc;
+	bool proxy_off;
 	int verbose;
 };
 
@@ -64,6 +73,7 @@ struct daemon {
 	struct guard guard;
 	struct event_base *base;
 	struct resolver *resolver;
+	struct proxy *proxy;
 	struct stat policy_stat;
 	bool have_stat;
 };
@@ -95,6 +105,44 @@ add_upstream(struct daemon_opts *o, const char *text)
 }
 
 static void
+add_proxy_listen(struct daemon_opts *o, const char *text)
+{
+	size_t i = o->pc.nlisten;
+
+	if (strcmp(text, "off") == 0) {
+		o->proxy_off = true;
+		return;
+	}
+	if (i == PROXY_MAX_LISTEN)
+		cli_usage("daemon", "at most %d --proxy-listen", PROXY_MAX_LISTEN);
+	if (resolver_parse_addr(text, 15001, &o->pc.listen[i],
+	    &o->pc.listen_len[i]) == -1)
+		cli_usage("daemon", "--proxy-listen %s: expected ADDR:PORT",
+		    text);
+	o->pc.nlisten++;
+}
+
+static void
+add_inbound(struct daemon_opts *o, const char *text)
+{
+	struct proxy_inbound *in = &o->pc.inbound[o->pc.ninbound];
+	char listen[128];
+	const char *eq = strchr(text, '=');
+
+	if (o->pc.ninbound == PROXY_MAX_INBOUND)
+		cli_usage("daemon", "at most %d --inbound", PROXY_MAX_INBOUND);
+	if (eq == NULL || (size_t)(eq - text) >= sizeof(listen))
+		cli_usage("daemon", "--inbound takes LISTEN=TARGET");
+	memcpy(listen, text, (size_t)(eq - text));
+	listen[eq - text] = '\0';
+	if (resolver_parse_addr(listen, 0, &in->listen, &in->listen_len) == -1 ||
+	    resolver_parse_addr(eq + 1, 0, &in->target, &in->target_len) == -1)
+		cli_usage("daemon", "--inbound %s: expected ADDR:PORT=ADDR:PORT",
+		    text);
+	o->pc.ninbound++;
+}
+
+static void
 parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 {
 	static const struct option opts[] = {
@@ -111,6 +159,9 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		{ "account", required_argument, NULL, 'A' },
 		{ "runtime", required_argument, NULL, 'T' },
 		{ "label", required_argument, NULL, 'L' },
+		{ "proxy-listen", required_argument, NULL, 'x' },
+		{ "inbound", required_argument, NULL, 'i' },
+		{ "mark", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -133,6 +184,15 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		case 'A': o->account = optarg; break;
 		case 'T': o->runtime = optarg; break;
 		case 'v': o->verbose = 1; break;
+		case 'x': add_proxy_listen(o, optarg); break;
+		case 'i': add_inbound(o, optarg); break;
+		case 'm':
+			errno = 0;
+			o->pc.mark = (uint32_t)strtoul(optarg, &end, 0);
+			if (errno != 0 || *end != '\0' || o->pc.mark == 0)
+				cli_usage("daemon", "--mark takes a non-zero "
+				    "number");
+			break;
 		case 'c':
 			errno = 0;
 			o->rc.cache_bytes = strtoull(optarg, &end, 10);
@@ -162,6 +222,10 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		cli_usage("daemon", "unexpected argument '%s'", argv[optind]);
 	if (o->rc.nlisten == 0)
 		add_listen(o, "127.0.0.1:53");
+	if (o->proxy_off)
+		o->pc.nlisten = 0;
+	else if (o->pc.nlisten == 0)
+		add_proxy_listen(o, "127.0.0.1:15001");
 }
 
 static void
@@ -315,6 +379,10 @@ cmd_daemon(int argc, char **argv)
 		goto done;
 	if (load_first_policy(&d) == -1)
 		goto done;
+	/* After the policy: fronting a port is checked against it. */
+	if ((o.pc.nlisten > 0 || o.pc.ninbound > 0) &&
+	    (d.proxy = proxy_new(d.base, &o.pc, &d.guard)) == NULL)
+		goto done;
 	tick = event_new(d.base, -1, EV_PERSIST, tick_cb, &d);
 	event_add(tick, &second);
 	for (i = 0; i < 3; i++) {
@@ -328,6 +396,7 @@ cmd_daemon(int argc, char **argv)
 	event_free(tick);
 	rc = EXIT_OK;
 done:
+	proxy_free(d.proxy);
 	resolver_free(d.resolver);
 	if (d.base != NULL)
 		event_base_free(d.base);

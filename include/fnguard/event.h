@@ -49,6 +49,7 @@ struct event {
 
 	/* objects */
 	const char *domain;		/* dns name; connect SNI/Host */
+	bool miner_protocol;		/* connect: stratum seen on the wire */
 	struct ipaddr answers[EVENT_MAX_ANSWERS];
 	size_t nanswers;
 	uint32_t ttl;

@@ -35,6 +35,7 @@ enum deny_reason {
 	REASON_BLOCK_ALL_BINARIES,
 	REASON_MINER_NAME,
 	REASON_MINER_ARGUMENTS,
+	REASON_MINER_TRAFFIC,		/* stratum in a connection's bytes */
 	REASON_NOT_RESOLVED,		/* requireResolved */
 	REASON_DOMAIN,			/* SNI/Host against network domains */
 	REASON_DOMAIN_DNS,		/* SNI/Host against the dns lists */
@@ -48,6 +49,10 @@ struct verdict {
 	const struct rule *rule;	/* the rule that applied; NULL: none */
 	const char *object;		/* the denied path or name, if any */
 };
+
+/* Does the rule look at a connection's first bytes (names on the wire,
+ * miner protocols)? Then the proxy peeks before it connects. */
+bool rules_needs_payload(const struct rule *);
 
 /* The first enabled rule whose scope matches id; NULL when none does. */
 const struct rule *rules_select(const struct policy *,

@@ -334,6 +334,7 @@ read_common(struct reader *r, struct event *ev)
 	ev->main_process = opt_bool(r, "mainProcess");
 	ev->interpreter = opt_string(r, "interpreter");
 	ev->domain = opt_string(r, "domain");
+	ev->miner_protocol = opt_bool(r, "minerProtocol");
 	read_answers(r, ev);
 	ev->ttl = (uint32_t)opt_int(r, "ttl", 0, 0x7fffffff, 0);
 	read_ip(r, "ip", &ev->ip);
@@ -496,6 +497,8 @@ event_to_json(const struct event *ev)
 	json_object_set_new(o, "mainProcess", json_boolean(ev->main_process));
 	set_string(o, "interpreter", ev->interpreter);
 	set_string(o, "domain", ev->domain);
+	if (ev->miner_protocol)
+		json_object_set_new(o, "minerProtocol", json_true());
 	if (ev->kind == EVENT_DNS) {
 		json_t *answers = json_array();
 

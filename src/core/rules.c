@@ -264,6 +264,15 @@ eval_outbound(const struct rule *r, const struct event *ev, struct verdict *v)
 	const struct net_section *n = &r->network;
 	bool has_ip = ev->ip.family != 0;
 
+	/* Miner traffic (stratum on the wire) is a miner whatever the
+	 * network lists say (SPEC section 2, checkCryptoMiners). */
+	if (ev->miner_protocol && r->processes.check_crypto_miners &&
+	    r->processes.effect != EFFECT_DISABLE) {
+		deny(v, r->processes.effect, ATTACK_CRYPTO_MINER,
+		    REASON_MINER_TRAFFIC, ev->process_path);
+		return;
+	}
+
 	if (n->effect != EFFECT_DISABLE) {
 		if (has_ip && cidrset_match(n->blacklist_ips, &ev->ip)) {
 			deny(v, n->effect, ATTACK_DENIED_IP, REASON_BLACKLISTED,
@@ -413,6 +422,22 @@ rules_eval(const struct policy *pol, const struct identity *id,
     const struct event *ev, struct verdict *v)
 {
 	rules_eval_rule(rules_select(pol, id), ev, v);
+}
+
+bool
+rules_needs_payload(const struct rule *r)
+{
+	if (r == NULL)
+		return false;
+	if (r->processes.check_crypto_miners &&
+	    r->processes.effect != EFFECT_DISABLE)
+		return true;
+	if (r->network.effect != EFFECT_DISABLE &&
+	    (r->network.whitelist_domains != NULL ||
+	    r->network.blacklist_domains != NULL))
+		return true;
+	return r->dns.effect != EFFECT_DISABLE &&
+	    (r->dns.whitelist != NULL || r->dns.blacklist != NULL);
 }
 
 /* ---- crypto miners ---- */

@@ -766,7 +766,7 @@ assert_eq "huge TXT: the whole record reaches the client over TCP" 12 \
 # on 127.0.0.9:5300): c-ares fails over to the second.
 FAILOVER_LOG=$T/failover.log
 start_bg FAILOVER_PID "$FAILOVER_LOG" "$FNGUARD" daemon --policy "$POLICY" \
-    --dns-listen 127.0.0.2:53 --upstream 127.0.0.9:5300 \
+    --dns-listen 127.0.0.2:53 --proxy-listen off --upstream 127.0.0.9:5300 \
     --upstream 127.0.0.53:5300 --audit "$T/failover-audit.jsonl"
 if wait_port 10 udp 127.0.0.2 53; then
 	dq 127.0.0.2 www.amazon.com A

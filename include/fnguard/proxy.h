@@ -1,0 +1,67 @@
+/*
+ * proxy — the transparent TCP proxy (SPEC section 5, "Proxy"): outbound
+ * connections arrive redirected (nftables/iptables REDIRECT) or registered
+ * by the launcher; each is checked by the guard on its destination and, when
+ * the policy looks at names or miners, on its first bytes (TLS SNI, HTTP
+ * Host, stratum), then relayed or refused. Inbound: fronts a function's
+ * port and checks sources.
+ */
+#ifndef FNGUARD_PROXY_H
+#define FNGUARD_PROXY_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+#include "fnguard/guard.h"
+
+#define PROXY_MAX_LISTEN 8
+#define PROXY_MAX_INBOUND 8
+
+struct proxy_inbound {
+	struct sockaddr_storage listen, target;
+	socklen_t listen_len, target_len;
+};
+
+struct proxy_config {
+	struct sockaddr_storage listen[PROXY_MAX_LISTEN];
+	socklen_t listen_len[PROXY_MAX_LISTEN];
+	size_t nlisten;
+	struct proxy_inbound inbound[PROXY_MAX_INBOUND];
+	size_t ninbound;
+	unsigned max_sessions;		/* default 4096 */
+	unsigned connect_timeout_ms;	/* default 10000 */
+	unsigned idle_timeout_ms;	/* default 300000 */
+	unsigned peek_timeout_ms;	/* default 1000 */
+	uint32_t mark;			/* SO_MARK on upstream sockets; 0 none */
+};
+
+struct proxy_stats {
+	uint64_t accepted, refused, relayed, no_destination, upstream_failed;
+	uint64_t bytes_up, bytes_down, inbound_accepted, inbound_refused;
+	uint64_t accept_paused;
+};
+
+struct proxy;
+
+/*
+ * Listens on every address and starts serving on base; guard is borrowed.
+ * Returns NULL after logging why.
+ */
+struct proxy *proxy_new(struct event_base *base, const struct proxy_config *,
+    struct guard *guard);
+void proxy_free(struct proxy *);
+
+/*
+ * Registers, ahead of the connection, that the connection coming from
+ * local port client_port (of family client->ss_family) is bound for dst
+ * (for the launcher, which rewrites connect() to the proxy). One use.
+ * Returns 0 or -1 when the table is full.
+ */
+int proxy_register(struct proxy *, const struct sockaddr_storage *client,
+    const struct sockaddr_storage *dst);
+
+void proxy_stats(const struct proxy *, struct proxy_stats *);
+
+#endif
