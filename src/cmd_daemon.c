@@ -52,6 +52,7 @@ static const char daemon_usage[] =
     "                          127.0.0.1:15001; off: none); may repeat\n"
     "  --inbound LISTEN=TARGET front the function's port TARGET on LISTEN\n"
     "  --mark N                SO_MARK on the proxy's upstream sockets\n"
+    "  --no-splice             relay through user space, not splice(2)\n"
     "SIGHUP or a change of the policy file reloads it; an invalid policy\n"
     "is refused and the running one stays.\n";
 
@@ -162,6 +163,7 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		{ "proxy-listen", required_argument, NULL, 'x' },
 		{ "inbound", required_argument, NULL, 'i' },
 		{ "mark", required_argument, NULL, 'm' },
+		{ "no-splice", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -169,6 +171,7 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	o->pc.splice = true;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:hv", opts, NULL)) != -1) {
@@ -185,6 +188,7 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		case 'T': o->runtime = optarg; break;
 		case 'v': o->verbose = 1; break;
 		case 'x': add_proxy_listen(o, optarg); break;
+		case 'S': o->pc.splice = false; break;
 		case 'i': add_inbound(o, optarg); break;
 		case 'm':
 			errno = 0;

@@ -35,6 +35,7 @@ struct proxy_config {
 	unsigned idle_timeout_ms;	/* default 300000 */
 	unsigned peek_timeout_ms;	/* default 1000 */
 	uint32_t mark;			/* SO_MARK on upstream sockets; 0 none */
+	bool splice;			/* relay with splice(2) (zero copy) */
 };
 
 struct proxy_stats {

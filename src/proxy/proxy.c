@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -38,7 +39,21 @@
 #define REGISTRY_SLOTS 1024
 #define REGISTRY_TTL_MS 30000
 
-enum session_state { S_PEEK, S_CONNECTING, S_RELAY };
+enum session_state { S_PEEK, S_CONNECTING, S_RELAY, S_SPLICE };
+
+#define SPLICE_PIPE (1024 * 1024)	/* pipe buffer per direction */
+#define SPLICE_CHUNK (1024 * 1024)
+
+/* One direction of a spliced session: src -> pipe -> dst, in the kernel
+ * (splice(2)): the bytes are never copied to user space. */
+struct splice_dir {
+	struct session *s;
+	int src, dst;
+	int pipe[2];
+	size_t in_pipe;			/* bytes sitting in the pipe */
+	bool eof, shut;
+	struct event *rd, *wr;
+};
 
 struct session {
 	struct proxy *p;
@@ -52,6 +67,8 @@ struct session {
 	struct event *peek_timer;
 	struct procinfo proc;
 	bool found;
+	struct splice_dir up, down;	/* S_SPLICE */
+	int64_t last_active_ms;
 	TAILQ_ENTRY(session) entry;
 };
 
@@ -197,6 +214,20 @@ reset_fd(int fd)
 }
 
 static void
+splice_dir_clear(struct splice_dir *d)
+{
+	if (d->rd != NULL)
+		event_free(d->rd);
+	if (d->wr != NULL)
+		event_free(d->wr);
+	if (d->s != NULL) {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+	}
+	memset(d, 0, sizeof(*d));
+}
+
+static void
 session_close(struct session *s, const char *reason, bool reset)
 {
 	struct proxy *p = s->p;
@@ -210,6 +241,8 @@ session_close(struct session *s, const char *reason, bool reset)
 		bufferevent_free(s->upstream);
 	if (s->peek_timer != NULL)
 		event_free(s->peek_timer);
+	splice_dir_clear(&s->up);
+	splice_dir_clear(&s->down);
 	TAILQ_REMOVE(&p->sessions, s, entry);
 	p->nsessions--;
 	free(s);
@@ -342,6 +375,182 @@ relay_event_cb(struct bufferevent *bev, short what, void *arg)
 	maybe_finish(s);
 }
 
+/* ---- zero-copy relay ---- */
+
+static void
+splice_maybe_finish(struct session *s)
+{
+	if (s->up.shut && s->down.shut)
+		session_close(s, "both sides closed", false);
+}
+
+/* Moves what the pipe holds to dst; false when dst is full. */
+static bool
+splice_drain(struct splice_dir *d)
+{
+	ssize_t n;
+
+	while (d->in_pipe > 0) {
+		n = splice(d->pipe[0], NULL, d->dst, NULL, d->in_pipe,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			d->in_pipe -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return false;
+		return false;
+	}
+	return true;
+}
+
+static void splice_io(struct splice_dir *);
+
+static void
+splice_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct splice_dir *d = arg;
+	struct session *s = d->s;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		if (now_ms() - s->last_active_ms >=
+		    (int64_t)s->p->cfg.idle_timeout_ms)
+			session_close(s, "idle timeout", false);
+		return;
+	}
+	splice_io(d);
+}
+
+static void
+splice_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	splice_io(arg);
+}
+
+/*
+ * One round for a direction: fill the pipe from src, empty it into dst.
+ * When dst is full, stop reading src and wait for dst to take more
+ * (backpressure, with at most a pipe's worth in flight); on EOF from
+ * src, once the pipe is empty, shut dst's write half (half-close).
+ */
+static void
+splice_io(struct splice_dir *d)
+{
+	struct session *s = d->s;
+	ssize_t n;
+
+	s->last_active_ms = now_ms();
+	if (!splice_drain(d)) {
+		event_del(d->rd);
+		event_add(d->wr, NULL);
+		return;
+	}
+	event_del(d->wr);
+	while (!d->eof) {
+		n = splice(d->src, NULL, d->pipe[1], NULL, SPLICE_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == 0) {
+			d->eof = true;
+			break;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			session_close(s, "connection error", true);
+			return;
+		}
+		if (d->src == s->up.src)
+			s->p->stats.bytes_up += (size_t)n;
+		else
+			s->p->stats.bytes_down += (size_t)n;
+		d->in_pipe += (size_t)n;
+		if (!splice_drain(d)) {
+			event_del(d->rd);
+			event_add(d->wr, NULL);
+			return;
+		}
+	}
+	if (!d->eof) {
+		/* Drained again after a full dst: read src once more. */
+		if (!event_pending(d->rd, EV_READ, NULL))
+			event_add(d->rd, &s->p->idle);
+		return;
+	}
+	if (d->eof) {
+		event_del(d->rd);
+		if (!d->shut) {
+			shutdown(d->dst, SHUT_WR);
+			d->shut = true;
+		}
+		splice_maybe_finish(s);
+	}
+}
+
+static int
+splice_dir_init(struct session *s, struct splice_dir *d, int src, int dst)
+{
+	struct timeval idle = s->p->idle;
+
+	d->s = s;
+	d->src = src;
+	d->dst = dst;
+	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		d->s = NULL;
+		return -1;
+	}
+	/* A bigger pipe moves more per system call (fcntl(2)). */
+	fcntl(d->pipe[1], F_SETPIPE_SZ, SPLICE_PIPE);
+	d->rd = event_new(s->p->base, src, EV_READ | EV_PERSIST,
+	    splice_read_cb, d);
+	d->wr = event_new(s->p->base, dst, EV_WRITE | EV_PERSIST,
+	    splice_write_cb, d);
+	if (d->rd == NULL || d->wr == NULL)
+		return -1;
+	event_add(d->rd, &idle);
+	return 0;
+}
+
+/*
+ * Both ends are plain TCP and nothing is buffered any more: hand the
+ * session to splice(2). The bufferevents stay, disabled, owning the fds.
+ */
+static void
+start_splice(struct session *s)
+{
+	int cfd = bufferevent_getfd(s->client), ufd = bufferevent_getfd(s->upstream);
+
+	bufferevent_disable(s->client, EV_READ | EV_WRITE);
+	bufferevent_disable(s->upstream, EV_READ | EV_WRITE);
+	s->state = S_SPLICE;
+	s->last_active_ms = now_ms();
+	if (splice_dir_init(s, &s->up, cfd, ufd) == -1 ||
+	    splice_dir_init(s, &s->down, ufd, cfd) == -1) {
+		session_close(s, "no pipe for splice", true);
+		return;
+	}
+	if (s->client_eof) {
+		s->up.eof = true;
+		s->up.shut = true;
+		event_del(s->up.rd);
+		shutdown(ufd, SHUT_WR);
+	}
+	splice_io(&s->up);
+}
+
+/* After the peeked bytes are written upstream, splice the rest. */
+static void
+handoff_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	start_splice(s);
+}
+
 static void
 start_relay(struct session *s)
 {
@@ -358,6 +567,19 @@ start_relay(struct session *s)
 	/* What the client sent while we peeked goes first. */
 	evbuffer_add_buffer(bufferevent_get_output(s->upstream),
 	    bufferevent_get_input(s->client));
+	if (s->p->cfg.splice) {
+		/* Write out what was peeked (bufferevent), then splice. */
+		if (evbuffer_get_length(bufferevent_get_output(s->upstream)) ==
+		    0) {
+			start_splice(s);
+			return;
+		}
+		bufferevent_setcb(s->upstream, NULL, handoff_write_cb,
+		    relay_event_cb, s);
+		bufferevent_disable(s->client, EV_READ);
+		bufferevent_enable(s->upstream, EV_WRITE);
+		return;
+	}
 	bufferevent_enable(s->client, EV_READ | EV_WRITE);
 	bufferevent_enable(s->upstream, EV_READ | EV_WRITE);
 	if (s->client_eof) {
