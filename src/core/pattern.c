@@ -120,6 +120,22 @@ filter_set(struct ppart *p, uint64_t key)
 	p->filter[i >> 6] |= UINT64_C(1) << (i & 63);
 }
 
+/*
+ * In a name's presentation form a backslash escapes the next character
+ * (RFC 4343 2.1): "x\.amazon.com" is the label "x.amazon" under "com", and
+ * its ".amazon.com" is not a label boundary. A match may not start on an
+ * escaped character, so "*.amazon.com" does not take it for a subdomain.
+ */
+static bool
+escaped_at(const char *s, size_t pos)
+{
+	size_t k = 0;
+
+	while (k < pos && s[pos - 1 - k] == '\\')
+		k++;
+	return k % 2 == 1;
+}
+
 static bool
 span_equal(const char *a, const char *b, size_t len, bool fold)
 {
@@ -144,14 +160,17 @@ pattern_match(const char *pattern, size_t plen, const char *subject,
 
 	if (blen > slen)
 		return false;
+	/* Case-folded sets hold names, where escapes count (escaped_at). */
 	if (lead && trail) {
 		for (off = 0; off + blen <= slen; off++)
-			if (span_equal(body, subject + off, blen, fold))
+			if (span_equal(body, subject + off, blen, fold) &&
+			    !(fold && escaped_at(subject, off)))
 				return true;
 		return false;
 	}
 	if (lead)
-		return span_equal(body, subject + slen - blen, blen, fold);
+		return span_equal(body, subject + slen - blen, blen, fold) &&
+		    !(fold && escaped_at(subject, slen - blen));
 	if (trail)
 		return span_equal(body, subject, blen, fold);
 	return blen == slen && span_equal(body, subject, blen, fold);
@@ -547,7 +566,8 @@ match_ends(const struct patternset *set, const struct ppart *p,
 		h = hash_step(h, set->base, c);
 		if (edge_present(p, PK_SUFFIX, l, c) &&
 		    probe(set, p, PK_SUFFIX, h, (const char *)s + len - l, l,
-		    fold))
+		    fold) && !(set->fold &&
+		    escaped_at((const char *)s, len - l)))
 			return true;
 	}
 	return false;
@@ -571,7 +591,8 @@ match_contains(const struct patternset *set, const struct ppart *p,
 			h = hash_step(h, set->base, fold_char(s[i], fold));
 		for (i = 0;; i++) {
 			if (probe(set, p, PK_CONTAINS, h, (const char *)s + i,
-			    w, fold))
+			    w, fold) && !(set->fold &&
+			    escaped_at((const char *)s, i)))
 				return true;
 			if (i + w >= len)
 				break;

@@ -1300,6 +1300,45 @@ START_TEST(test_big_domain_list)
 }
 END_TEST
 
+/*
+ * A label holding a dot is one label: "x\\.amazon.com" is "x.amazon"
+ * under "com", not a name under amazon.com, and "*.amazon.com" must not
+ * take it for one (the suffix would start on an escaped character).
+ */
+START_TEST(test_dns_escaped_dot_is_not_a_subdomain)
+{
+	static const char doc[] = "{\"rules\":[{\"name\":\"r\",\"dns\":"
+	    "{\"effect\":\"prevent\",\"whitelist\":[\"*.amazon.com\"]}}]}";
+	struct diags d;
+	struct policy *pol;
+	struct event ev;
+	struct verdict v;
+	bool hijacked;
+
+	diags_init(&d);
+	pol = policy_parse(doc, strlen(doc), NULL, &d, &hijacked);
+	ck_assert_ptr_nonnull(pol);
+	event_init(&ev, EVENT_DNS);
+	ev.domain = "x\\.amazon.com";
+	rules_eval_rule(&pol->rules[0], &ev, &v);
+	ck_assert_int_eq(v.verdict, VERDICT_PREVENT);
+	ev.domain = "x.amazon.com";
+	rules_eval_rule(&pol->rules[0], &ev, &v);
+	ck_assert_int_eq(v.verdict, VERDICT_ALLOW);
+	/* An escaped backslash before the dot leaves the dot a boundary. */
+	ev.domain = "x\\\\.amazon.com";
+	rules_eval_rule(&pol->rules[0], &ev, &v);
+	ck_assert_int_eq(v.verdict, VERDICT_ALLOW);
+	ck_assert(!pattern_match("*.amazon.com", 12, "x\\.amazon.com", 13,
+	    true));
+	/* Paths are not names: no escapes there. */
+	ck_assert(pattern_match("*.amazon.com", 12, "x\\.amazon.com", 13,
+	    false));
+	policy_free(pol);
+	diags_clear(&d);
+}
+END_TEST
+
 static Suite *
 rules_suite(void)
 {
@@ -1321,6 +1360,7 @@ rules_suite(void)
 
 	tc = tcase_create("dns");
 	tcase_add_test(tc, test_dns_whitelist);
+	tcase_add_test(tc, test_dns_escaped_dot_is_not_a_subdomain);
 	tcase_add_test(tc, test_dns_blacklist);
 	tcase_add_test(tc, test_dns_effects);
 	tcase_add_test(tc, test_sections_absent);
