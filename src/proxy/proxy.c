@@ -691,11 +691,27 @@ static void
 peek_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	size_t len = evbuffer_get_length(in);
+	struct sniff_result r;
 
 	(void)fd;
 	(void)what;
-	/* A protocol where the server speaks first: nothing to read. */
-	peek_decide(s, NULL);
+	/* Nothing sent: a protocol where the server speaks first. */
+	if (len == 0) {
+		peek_decide(s, NULL);
+		return;
+	}
+	/* Half a hello, then silence: the rest could name anything, so it
+	 * is refused rather than judged without its name. */
+	if (len > SNIFF_MAX_INPUT)
+		len = SNIFF_MAX_INPUT;
+	if (sniff_any(evbuffer_pullup(in, (ssize_t)len), len, &r) ==
+	    SNIFF_NEED_MORE) {
+		refuse(s, "incomplete hello when the peek timed out");
+		return;
+	}
+	peek_decide(s, &r);
 }
 
 static void

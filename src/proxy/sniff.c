@@ -136,7 +136,8 @@ tls_record_header(const uint8_t *buf, size_t len, size_t pos, size_t *rlen,
 		return SNIFF_NEED_MORE;
 	*rlen = get16(buf + pos + 3);
 	if (buf[pos] != TLS_CONTENT_HANDSHAKE)
-		*why = "record other than handshake before the ClientHello ended";
+		*why = "record other than handshake before the ClientHello "
+		    "ended";
 	else if (buf[pos + 1] != 3 || buf[pos + 2] > 4)
 		*why = "record version other than SSL 3.0 to TLS 1.3";
 	else if (*rlen == 0)
@@ -184,7 +185,8 @@ tls_gather(const uint8_t *buf, size_t len, size_t *hello_len,
 			left = rlen;
 		}
 		if (pos >= SNIFF_MAX_INPUT) {
-			*why = "ClientHello records longer than SNIFF_MAX_INPUT";
+			*why = "ClientHello records longer than "
+			    "SNIFF_MAX_INPUT";
 			return SNIFF_DONE;
 		}
 		if (pos >= len)
@@ -339,7 +341,8 @@ parse_client_hello(struct hello_reader *r, char *name)
 	if (r->remain == 0)
 		return NULL;
 	if (!reader_u16(r, &n) || n != r->remain)
-		return "extensions length does not match the ClientHello length";
+		return "extensions length does not match the ClientHello "
+		    "length";
 	return parse_extensions(r, name);
 }
 
@@ -703,7 +706,8 @@ request_name(const struct request *rq, char *name)
 		 * ignores Host, but not every server does. */
 		if (rq->host[0] != '\0' &&
 		    strcmp(rq->host, rq->target_host) != 0)
-			return "Host names another host than the request-target";
+			return "Host names another host than the "
+			    "request-target";
 		host = rq->target_host;
 	}
 	memcpy(name, host, strlen(host) + 1);
@@ -890,9 +894,12 @@ sniff_stratum(const uint8_t *buf, size_t len, struct sniff_result *out)
 		    not_this(out);
 	if (buf[pos] != '{')
 		return not_this(out);
-	if ((end = message_end(buf, limit, pos)) == 0)
-		return limit < SNIFF_STRATUM_MAX ? SNIFF_NEED_MORE :
-		    malformed(out, SNIFF_STRATUM, "JSON line longer than 8 KiB");
+	if ((end = message_end(buf, limit, pos)) == 0) {
+		if (limit < SNIFF_STRATUM_MAX)
+			return SNIFF_NEED_MORE;
+		return malformed(out, SNIFF_STRATUM,
+		    "JSON line longer than 8 KiB");
+	}
 	/* jansson allocates the parsed message; it is freed right here. */
 	msg = json_loadb((const char *)buf + pos, end - pos, 0, &err);
 	if (msg != NULL) {
