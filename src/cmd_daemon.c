@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -356,6 +357,29 @@ load_first_policy(struct daemon *d)
 	return 0;
 }
 
+/* Proxied sessions need up to six descriptors each (two sockets, two
+ * splice pipes): take the hard limit, and keep the session cap within it
+ * so that accept pauses rather than failing half-made sessions. */
+static void
+raise_nofile(struct daemon_opts *o)
+{
+	struct rlimit rl;
+	unsigned fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	fit = rl.rlim_cur > 256 ? (unsigned)((rl.rlim_cur - 128) / 6) : 16;
+	if (o->pc.max_sessions == 0 || o->pc.max_sessions > fit)
+		o->pc.max_sessions = fit < 4096 ? fit : 4096;
+	log_debug("daemon: %llu descriptors, at most %u proxied sessions",
+	    (unsigned long long)rl.rlim_cur, o->pc.max_sessions);
+}
+
 int
 cmd_daemon(int argc, char **argv)
 {
@@ -372,6 +396,7 @@ cmd_daemon(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.o = &o;
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(&o);
 	if (setup_guard(&d) == -1)
 		goto done;
 	if (o.rc.nupstreams == 0)

@@ -28,8 +28,11 @@ void procfinder_free(struct procfinder *);
 /*
  * The process owning the socket at the other end of a local connection or
  * datagram: proto is IPPROTO_UDP or IPPROTO_TCP, peer is the client's
- * address as we saw it, local ours. Returns 0, or -1 when it cannot be
- * found (a remote client, a process gone, or the scan budget spent).
+ * address as we saw it, local (may be NULL) where the client's socket is
+ * connected to: with it the socket is looked up by the exact connection,
+ * without it by the client's address and port. Returns 0, or -1 when it
+ * cannot be found (a remote client, a process gone, or the scan budget
+ * spent).
  */
 int procfinder_lookup(struct procfinder *, int proto,
     const struct sockaddr *peer, const struct sockaddr *local,

@@ -19,7 +19,8 @@
 
 #include "fnguard/procinfo.h"
 
-#define INODE_CACHE 4096
+#define INODE_CACHE 16384
+#define SCAN_BUDGET_US 50000		/* /proc walking per second */
 
 struct inode_pid {
 	uint64_t inode;		/* 0 = empty */
@@ -30,6 +31,7 @@ struct procfinder {
 	int nl;			/* NETLINK_SOCK_DIAG socket */
 	unsigned max_scans, scans;
 	time_t scan_second;
+	uint64_t scan_us;
 	struct inode_pid cache[INODE_CACHE];
 };
 
@@ -78,8 +80,67 @@ addr_matches(const struct sockaddr *sa, const __be32 *diag_addr, int family)
 	return false;
 }
 
-/* Dumps the family's sockets of proto and picks the one bound to the
- * peer's address and port. */
+static void
+sockaddr_fill_id(const struct sockaddr *sa, __be16 *port, __be32 *addr)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		*port = s4->sin_port;
+		memcpy(addr, &s4->sin_addr, 4);
+	} else {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		*port = s6->sin6_port;
+		memcpy(addr, &s6->sin6_addr, 16);
+	}
+}
+
+/* The one socket with this exact connection (sock_diag(7) without
+ * NLM_F_DUMP): the client's address and port, and where it is connected.
+ * Cheap however many sockets there are, and never another process's
+ * socket that happens to share the port. */
+static int
+diag_exact(struct procfinder *f, int proto, const struct sockaddr *peer,
+    const struct sockaddr *local, uint64_t *inode, uint32_t *uid)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	char buf[8192];
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	struct inet_diag_msg *d;
+	ssize_t n;
+
+	if (f->nl == -1 || local == NULL || local->sa_family != peer->sa_family)
+		return -1;
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+	msg.req.sdiag_family = (uint8_t)peer->sa_family;
+	msg.req.sdiag_protocol = (uint8_t)proto;
+	msg.req.idiag_states = ~0u;
+	msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	sockaddr_fill_id(peer, &msg.req.id.idiag_sport, msg.req.id.idiag_src);
+	sockaddr_fill_id(local, &msg.req.id.idiag_dport, msg.req.id.idiag_dst);
+	if (send(f->nl, &msg, sizeof(msg), 0) == -1 ||
+	    (n = recv(f->nl, buf, sizeof(buf), 0)) <= 0 ||
+	    !NLMSG_OK(h, (size_t)n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    h->nlmsg_len < NLMSG_LENGTH(sizeof(*d)))
+		return -1;
+	d = NLMSG_DATA(h);
+	if (d->idiag_inode == 0)	/* TIME_WAIT: nobody owns it */
+		return -1;
+	*inode = d->idiag_inode;
+	*uid = d->idiag_uid;
+	return 0;
+}
+
+/* Dumps the family's sockets of proto and picks one bound to the peer's
+ * address and port that some process still owns (an inode). */
 static int
 diag_find(struct procfinder *f, int proto, const struct sockaddr *peer,
     uint64_t *inode, uint32_t *uid)
@@ -115,7 +176,8 @@ diag_find(struct procfinder *f, int proto, const struct sockaddr *peer,
 				break;
 			}
 			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*d)) ||
-			    found == 0 || ntohs(d->id.idiag_sport) !=
+			    found == 0 || d->idiag_inode == 0 ||
+			    ntohs(d->id.idiag_sport) !=
 			    port_of(peer) || !addr_matches(peer, d->id.idiag_src,
 			    d->idiag_family))
 				continue;
@@ -180,30 +242,22 @@ scan_proc(struct procfinder *f, uint64_t inode, uint32_t uid)
 	return found;
 }
 
-/* Does pid still hold a socket with this inode? */
 static bool
-holds_inode(long pid, uint64_t inode)
+process_alive(long pid)
 {
-	char path[300], link[64], want[64];
-	struct dirent *d;
-	DIR *fds;
-	ssize_t n;
-	bool yes = false;
+	char path[32];
 
-	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
-	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)inode);
-	if ((fds = opendir(path)) == NULL)
-		return false;
-	while (!yes && (d = readdir(fds)) != NULL) {
-		snprintf(path, sizeof(path), "/proc/%ld/fd/%s", pid, d->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n > 0) {
-			link[n] = '\0';
-			yes = strcmp(link, want) == 0;
-		}
-	}
-	closedir(fds);
-	return yes;
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	return access(path, F_OK) == 0;
+}
+
+static uint64_t
+monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 int
@@ -216,22 +270,30 @@ procfinder_lookup(struct procfinder *f, int proto,
 	uint32_t uid;
 	time_t now = time(NULL);
 	long pid = -1;
+	uint64_t t0;
 
-	(void)local;
-	if (diag_find(f, proto, peer, &inode, &uid) == -1 || inode == 0)
+	if (diag_exact(f, proto, peer, local, &inode, &uid) == -1 &&
+	    (diag_find(f, proto, peer, &inode, &uid) == -1 || inode == 0))
 		return -1;
+	/* Socket inodes are not reused while a socket lives, so a mapping
+	 * from the last walk holds as long as its process does. */
 	e = &f->cache[inode % INODE_CACHE];
-	if (e->inode == inode && holds_inode(e->pid, inode))
+	if (e->inode == inode && process_alive(e->pid))
 		pid = e->pid;
 	if (pid == -1) {
 		if (now != f->scan_second) {
 			f->scan_second = now;
 			f->scans = 0;
+			f->scan_us = 0;
 		}
-		if (f->scans >= f->max_scans)
+		/* Walks cost time on the event loop: at most max_scans, and
+		 * at most SCAN_BUDGET_US of them, a second. */
+		if (f->scans >= f->max_scans || f->scan_us >= SCAN_BUDGET_US)
 			return -1;
 		f->scans++;
+		t0 = monotonic_us();
 		pid = scan_proc(f, inode, uid);
+		f->scan_us += monotonic_us() - t0;
 	}
 	if (pid == -1)
 		return -1;

@@ -269,15 +269,30 @@ session_event(struct session *s, struct event *ev, const char *domain,
 	guard_attribute(ev, s->found ? &s->proc : NULL);
 }
 
-/* Judges the session (audit + record); true when it may go on. */
+/*
+ * Judges the session (audit + record); true when it may go on. The
+ * process is looked up only when an audit or the recording will name it:
+ * an allowed connection costs no /proc walk.
+ */
 static bool
 session_judge(struct session *s, const char *domain, bool miner)
 {
+	struct guard *g = s->p->guard;
 	struct event ev;
 	struct verdict v;
 
 	session_event(s, &ev, domain, miner);
-	guard_judge(s->p->guard, &ev, now_ms(), &v);
+	guard_peek(g, &ev, &v);
+	if ((v.verdict != VERDICT_ALLOW || g->record != NULL) && !s->found &&
+	    g->procs != NULL) {
+		/* The client's socket is connected to where it meant to go
+		 * (the original destination), or for inbound, to us. */
+		s->found = procfinder_lookup(g->procs, IPPROTO_TCP,
+		    (const struct sockaddr *)&s->peer, s->inbound ? NULL :
+		    (const struct sockaddr *)&s->dst, &s->proc) == 0;
+		session_event(s, &ev, domain, miner);
+	}
+	guard_judge(g, &ev, now_ms(), &v);
 	return v.verdict != VERDICT_PREVENT;
 }
 
@@ -771,9 +786,6 @@ session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
 	TAILQ_INSERT_TAIL(&p->sessions, s, entry);
 	if (++p->nsessions >= p->cfg.max_sessions)
 		listeners_enable(p, false);
-	s->found = p->guard->procs != NULL &&
-	    procfinder_lookup(p->guard->procs, IPPROTO_TCP,
-	    (const struct sockaddr *)&s->peer, NULL, &s->proc) == 0;
 	return s;
 }
 

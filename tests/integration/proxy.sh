@@ -1,0 +1,1087 @@
+#!/bin/bash
+# fnguard daemon, the transparent TCP proxy (issue 4, SPEC 2 and 5), with
+# real clients and real servers, all inside a network namespace of its own
+# whose outbound TCP conf/redirect/nftables.nft sends to the proxy:
+#
+#   nsd            127.0.0.53:5300, authoritative for "com" (the test zone)
+#   http.server    192.0.2.10:8080 (s3.amazon.com), 192.0.2.99:8080
+#                  (yahoo.com), 127.0.0.1:8081 (fronted by --inbound)
+#   openssl        s_server -www on 192.0.2.10:8443 (self-signed)
+#   px.py serve    192.0.2.10:7001 (hashes what it reads, replies after
+#                  EOF), :7002 (sends N bytes, half-closes, keeps reading),
+#                  :7003-7018 (hold connections), and counting servers on
+#                  192.0.2.66:8080, 192.0.2.10:9999 and 192.0.2.10:3333 that
+#                  note every connection they accept
+#   fnguard daemon 127.0.0.1:53 (upstream nsd) and the proxy on
+#                  127.0.0.1:15001, --mark 1 so that its own upstream
+#                  connections are not redirected back to it
+#
+# Three daemons run one after the other: the deny lists with
+# requireResolved (user-space relay, --no-splice), the deny lists alone
+# (splice relay; the 2,000 idle connections come last, as their TIME_WAIT
+# sockets linger), and an inbound-only one fronting 127.0.0.1:8081. Each
+# recording is replayed at the end. Nothing leaves the namespace. Needs
+# root, nft (nftables), nsd, openssl, curl, python3, ip, ss, getent; exits
+# 77 without them.
+
+. "$(dirname "$0")/lib.sh"
+
+need_root
+for _t in ip ss nft nsd openssl curl getent; do
+	need_tool "$_t"
+done
+if [ -x /usr/bin/python3 ]; then
+	PY=/usr/bin/python3
+else
+	need_tool python3
+	PY=$(command -v python3)
+fi
+PYEXE=$(readlink -f "$PY")
+CURL=$(readlink -f "$(command -v curl)")
+OPENSSL=$(readlink -f "$(command -v openssl)")
+NFT_RULES=$CONF/redirect/nftables.nft
+[ -f "$NFT_RULES" ] || { not_ok "redirect rules $NFT_RULES exist"; finish; }
+START_MS=$(now_ms)
+
+mktmp
+ns_create fngp
+ns_addr 192.0.2.10/32
+ns_addr 192.0.2.66/32
+ns_addr 192.0.2.99/32
+# No nf_tables (or no NAT in it) here: skip. The shipped rules failing
+# where a table with a redirect loads is a failure of the rules.
+if ! nsx nft -f - >"$T/nft.err" 2>&1 <<'EOF'
+table inet fngprobe {
+	chain output {
+		type nat hook output priority -100; policy accept;
+		meta l4proto tcp tcp dport 1 redirect to :2
+	}
+}
+EOF
+then
+	skip "nftables NAT unavailable in the namespace: $(cat "$T/nft.err")"
+fi
+nsx nft delete table inet fngprobe
+if ! nsx nft -f "$NFT_RULES" 2>"$T/nft.err"; then
+	not_ok "nft -f $NFT_RULES loads in the namespace"
+	show "$(cat "$T/nft.err")"
+	finish
+fi
+
+# ---- the test zone, the files the servers serve, the certificate ----
+
+cat >"$T/zone" <<'EOF'
+$ORIGIN .
+$TTL 300
+com. IN SOA ns.com. admin.com. 1 3600 600 86400 60
+com. IN NS ns.com.
+ns.com. IN A 127.0.0.53
+s3.amazon.com. IN A 192.0.2.10
+yahoo.com. IN A 192.0.2.99
+www.yahoo.com. IN A 192.0.2.99
+evilamazon.com. IN A 192.0.2.66
+EOF
+cat >"$T/nsd.conf" <<EOF
+server:
+  ip-address: 127.0.0.53@5300
+  port: 5300
+  username: ""
+  zonesdir: "$T"
+  database: ""
+  pidfile: "$T/nsd.pid"
+  xfrdfile: "$T/xfrd.state"
+  zonelistfile: "$T/zone.list"
+  logfile: "$T/nsd.log"
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: "com"
+  zonefile: "$T/zone"
+EOF
+
+mkdir "$T/www1" "$T/www2" "$T/www3" "$T/srv"
+S3_INDEX="s3 index $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+YAHOO_INDEX="yahoo index $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+FN_INDEX="function index $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+echo "$S3_INDEX" >"$T/www1/index.html"
+echo "$YAHOO_INDEX" >"$T/www2/index.html"
+echo "$FN_INDEX" >"$T/www3/index.html"
+
+if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
+    -subj /CN=s3.amazon.com >"$T/req.log" 2>&1; then
+	not_ok "openssl req makes a self-signed certificate"
+	show "$(cat "$T/req.log")"
+	finish
+fi
+
+POLICY=$T/policy.json
+POLICY2=$T/policy-resolved.json
+POLICY3=$T/policy-inbound.json
+NETWORK='"effect": "prevent",
+      "blacklistIPs": ["192.0.2.66"],
+      "blacklistOutboundPorts": [{"start": 9999, "end": 9999}],
+      "blacklistDomains": ["*yahoo.com"]'
+cat >"$POLICY" <<EOF
+{ "rules": [ { "name": "proxy-test",
+    "processes": {"effect": "prevent", "checkCryptoMiners": true},
+    "network": { $NETWORK } } ] }
+EOF
+cat >"$POLICY2" <<EOF
+{ "rules": [ { "name": "proxy-resolved",
+    "processes": {"effect": "prevent", "checkCryptoMiners": true},
+    "network": { $NETWORK, "requireResolved": true } } ] }
+EOF
+cat >"$POLICY3" <<EOF
+{ "rules": [ { "name": "proxy-inbound",
+    "network": {"effect": "prevent",
+      "whitelistInboundIPs": ["192.0.2.10/32"]} } ] }
+EOF
+
+# ---- the Python side: servers and clients ----
+
+cat >"$T/px.py" <<'EOF'
+import asyncio, errno, hashlib, json, os, resource, select, socket
+import subprocess, sys, time
+
+SRV = "192.0.2.10"
+STRATUM = b'{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5"]}\n'
+HOLD_PORTS = range(7003, 7019)
+
+
+def report(ok, desc, detail=""):
+    print(("ok - " if ok else "not ok - ") + desc, flush=True)
+    if not ok and detail:
+        print("#   " + str(detail)[:600], flush=True)
+
+
+def nofile(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (min(want, hard), hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def atomic_write(path, text):
+    with open(path + ".new", "w") as f:
+        f.write(text)
+    os.rename(path + ".new", path)
+
+
+# ---- servers ----
+
+async def serve(d):
+    nofile(8192)
+    held = [0]
+
+    async def up(r, w):
+        # Hashes everything up to EOF, then answers: the client has
+        # half-closed and must still get this.
+        h = hashlib.sha256()
+        n = 0
+        try:
+            while True:
+                b = await r.read(1 << 20)
+                if not b:
+                    break
+                h.update(b)
+                n += len(b)
+            w.write(("%s %d\n" % (h.hexdigest(), n)).encode())
+            await w.drain()
+        except OSError:
+            pass
+        w.close()
+
+    async def down(r, w):
+        # "N ID\n": N random bytes, then our half-close, then whatever the
+        # client still sends, noted in down-ID.json.
+        try:
+            line = await r.readline()
+            n, ident = line.decode().split()
+            n = int(n)
+            h = hashlib.sha256()
+            left = n
+            while left:
+                b = os.urandom(min(left, 1 << 20))
+                h.update(b)
+                w.write(b)
+                await w.drain()
+                left -= len(b)
+            w.write_eof()
+            after = b""
+            while True:
+                b = await r.read(65536)
+                if not b:
+                    break
+                after += b
+            atomic_write(os.path.join(d, "down-%s.json" % ident),
+                         json.dumps({"sha": h.hexdigest(), "n": n,
+                                     "after": after.decode("latin-1")}))
+        except (OSError, ValueError):
+            pass
+        w.close()
+
+    async def hold(r, w):
+        held[0] += 1
+        atomic_write(os.path.join(d, "hold.count"), "%d\n" % held[0])
+        try:
+            while await r.read(65536):
+                pass
+        except OSError:
+            pass
+        w.close()
+
+    def counter(tag, reply, one_line):
+        async def h(r, w):
+            with open(os.path.join(d, "accept-%s.log" % tag), "a") as f:
+                f.write("%s\n" % (w.get_extra_info("peername"),))
+            try:
+                while True:
+                    line = await asyncio.wait_for(r.readline(), 5)
+                    if one_line or line in (b"", b"\r\n", b"\n"):
+                        break
+                w.write(reply)
+                await w.drain()
+            except (OSError, asyncio.TimeoutError):
+                pass
+            w.close()
+        return h
+
+    http = b"HTTP/1.0 200 OK\r\nContent-Length: 8\r\n" \
+        b"Connection: close\r\n\r\ncounted\n"
+    pool = b'{"id":1,"result":[[["mining.notify","1"]],"00",4],' \
+        b'"error":null}\n'
+    specs = [(SRV, 7001, up), (SRV, 7002, down)]
+    specs += [(SRV, port, hold) for port in HOLD_PORTS]
+    specs += [("192.0.2.66", 8080, counter("66-8080", http, False)),
+              (SRV, 9999, counter("10-9999", http, False)),
+              (SRV, 3333, counter("10-3333", pool, True))]
+    servers = []
+    for host, port, handler in specs:
+        servers.append(await asyncio.start_server(handler, host, port,
+                                                  backlog=4096))
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+# ---- clients ----
+
+def outcome(s, limit=5.0):
+    """Reads to the end: 'reset', 'eof <n> <first line>' or 'timeout'."""
+    s.settimeout(limit)
+    got = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except ConnectionResetError:
+        return "reset" if not got else "reset-after %d" % len(got)
+    except socket.timeout:
+        return "timeout %d" % len(got)
+    first = got.split(b"\n")[0].decode("latin-1").strip()
+    return ("eof %d %s" % (len(got), first)).strip()
+
+
+def probe(host, port, payload, src=None, mark=None):
+    """Connects (from src, with SO_MARK mark), sends payload, prints how
+    the connection ended."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if mark:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, int(mark))
+    if src:
+        s.bind((src, 0))
+    s.settimeout(5)
+    try:
+        s.connect((host, int(port)))
+    except ConnectionResetError:
+        # Accepted by the kernel, reset before connect() returned.
+        print("reset")
+        return
+    except OSError as e:
+        print("connect-failed %s" % errno.errorcode.get(e.errno, e.errno))
+        return
+    try:
+        s.sendall(payload)
+    except (BrokenPipeError, ConnectionResetError):
+        print("reset")
+        return
+    print(outcome(s))
+    s.close()
+
+
+def c_up(n, label):
+    t0 = time.monotonic()
+    s = socket.create_connection((SRV, 7001), timeout=30)
+    h = hashlib.sha256()
+    # A plain first line, so that the proxy's peek decides at once and no
+    # random prefix can look like TLS, HTTP or stratum.
+    head = b"UPLOAD %d\n" % n
+    h.update(head)
+    s.sendall(head)
+    left = n
+    while left:
+        b = os.urandom(min(left, 1 << 20))
+        h.update(b)
+        s.sendall(b)
+        left -= len(b)
+    s.shutdown(socket.SHUT_WR)
+    r = outcome(s, 30)
+    dt = time.monotonic() - t0
+    want = "eof %d %s %d" % (65 + len(str(len(head) + n)) + 1,
+                             h.hexdigest(), len(head) + n)
+    report(r == want, "%s: the server hashed the %d bytes sent (sha256 "
+           "%s...) and its reply, sent after our shutdown(SHUT_WR), came "
+           "back (%.2f s)" % (label, len(head) + n, h.hexdigest()[:12], dt),
+           "got %r, want %r" % (r, want))
+    s.close()
+
+
+def c_down(n, ident, d, label):
+    t0 = time.monotonic()
+    s = socket.create_connection((SRV, 7002), timeout=30)
+    s.sendall(b"%d %s\n" % (n, ident.encode()))
+    h = hashlib.sha256()
+    got = 0
+    state = "eof"
+    try:
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            got += len(b)
+    except OSError as e:
+        state = "error %s" % e
+    after = "after half-close %s" % ident
+    sent_after = True
+    try:
+        s.sendall(after.encode())
+        s.shutdown(socket.SHUT_WR)
+    except OSError:
+        sent_after = False
+    path = os.path.join(d, "down-%s.json" % ident)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    dt = time.monotonic() - t0
+    s.close()
+    try:
+        res = json.load(open(path))
+    except (OSError, ValueError):
+        res = {}
+    report(state == "eof" and got == n and res.get("sha") == h.hexdigest(),
+           "%s: %d bytes from the server arrived unchanged (sha256 %s...) "
+           "up to its half-close (%.2f s)" % (label, n,
+                                              h.hexdigest()[:12], dt),
+           "state %s, got %d bytes, sha %s, server %r" %
+           (state, got, h.hexdigest(), res.get("sha")))
+    report(sent_after and res.get("after") == after,
+           "%s: after the server's half-close the client still sent %r "
+           "and the server read it" % (label, after),
+           "server read %r" % res.get("after"))
+
+
+def c_idle(n, curl, want, countfile):
+    got_limit = nofile(n + 256)
+    if got_limit < n + 64:
+        report(False, "RLIMIT_NOFILE raised for %d connections" % n,
+               "limit %d" % got_limit)
+        return
+    t0 = time.monotonic()
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        e = s.connect_ex((SRV, 7003))
+        if e not in (0, errno.EINPROGRESS):
+            report(False, "idle connection %d" % len(socks), os.strerror(e))
+            break
+        socks.append(s)
+    pending = {s.fileno(): s for s in socks}
+    p = select.poll()
+    for fd in pending:
+        p.register(fd, select.POLLOUT)
+    connected = 0
+    deadline = time.monotonic() + 10
+    while pending and time.monotonic() < deadline:
+        for fd, ev in p.poll(200):
+            s = pending.pop(fd)
+            p.unregister(fd)
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                connected += 1
+    report(connected == n, "%d idle connections to %s:7003 opened "
+           "(%.2f s)" % (n, SRV, time.monotonic() - t0),
+           "%d connected" % connected)
+    # A new, legitimate connection right away.
+    t1 = time.monotonic()
+    try:
+        r = subprocess.run([curl, "-sS", "--max-time", "5",
+                            "http://%s:8080/" % SRV], capture_output=True,
+                           text=True, timeout=10)
+        out, err = r.stdout.strip(), r.stderr.strip()
+    except subprocess.TimeoutExpired:
+        out, err = "", "timeout"
+    dt = time.monotonic() - t1
+    report(out == want and dt < 2.0, "with %d idle connections open, a "
+           "new curl http://%s:8080/ gets the file within 2 s (%.3f s)"
+           % (n, SRV, dt), "%r %r" % (out, err))
+    # The idle ones reach the server once the proxy's peek (1 s) gives up
+    # on them.
+    held = 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            held = int(open(countfile).read())
+        except (OSError, ValueError):
+            held = 0
+        if held >= n:
+            break
+        time.sleep(0.1)
+    dt = time.monotonic() - t0
+    report(held >= n and dt < 5.0, "all %d idle connections relayed to "
+           "the server within 5 s of being opened (%d after %.2f s)"
+           % (n, held, dt))
+    # The idle ones are still there: none was reset or closed.
+    p = select.poll()
+    for s in socks:
+        p.register(s.fileno(), select.POLLIN | select.POLLRDHUP)
+    bad = p.poll(0)
+    report(not bad, "none of the %d idle connections was closed or reset"
+           % n, "%d readable or closed" % len(bad))
+    for s in socks:
+        s.close()
+
+
+def reuse_socket(port, mark=None):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if mark:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
+    s.bind((SRV, port))
+    return s
+
+
+def c_shared(port, host, dport):
+    """Holds direct (mark 1, not redirected) connections from SRV:port to
+    each hold port, and has a child process connect through the proxy from
+    the same local address and port to host:dport. Prints the child's pid
+    and outcome."""
+    held = []
+    for hp in HOLD_PORTS:
+        s = reuse_socket(port, 1)
+        s.connect((SRV, hp))
+        held.append(s)
+    r = subprocess.run([sys.executable, sys.argv[0], "sharedchild",
+                        str(port), host, dport], capture_output=True,
+                       text=True, timeout=10)
+    print(r.stdout.strip())
+    if r.stderr.strip():
+        print("#   " + r.stderr.strip()[:300])
+    for s in held:
+        s.close()
+
+
+def c_sharedchild(port, host, dport):
+    c = reuse_socket(port)
+    c.settimeout(5)
+    try:
+        c.connect((host, int(dport)))
+        c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        res = outcome(c)
+    except ConnectionResetError:
+        res = "reset"
+    print("%d %s" % (os.getpid(), res))
+
+
+def c_timewait(port, host, dport):
+    """Leaves TIME_WAIT sockets on SRV:port (direct connections to each
+    hold port that we close first), then connects from the same address
+    and port through the proxy to host:dport."""
+    for hp in HOLD_PORTS:
+        s = reuse_socket(port, 1)
+        s.connect((SRV, hp))
+        s.close()
+    time.sleep(0.2)
+    c = reuse_socket(port)
+    c.settimeout(5)
+    try:
+        c.connect((host, int(dport)))
+        c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        print(outcome(c))
+    except ConnectionResetError:
+        print("reset")
+
+
+cmd = sys.argv[1]
+if cmd == "serve":
+    asyncio.run(serve(sys.argv[2]))
+elif cmd == "probe":
+    probe(sys.argv[2], sys.argv[3],
+          sys.argv[4].encode().decode("unicode_escape").encode("latin-1"),
+          *sys.argv[5:])
+elif cmd == "stratum":
+    probe(SRV, 3333, STRATUM)
+elif cmd == "up":
+    c_up(int(sys.argv[2]), sys.argv[3])
+elif cmd == "down":
+    c_down(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
+elif cmd == "idle":
+    c_idle(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
+elif cmd == "shared":
+    c_shared(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+elif cmd == "sharedchild":
+    c_sharedchild(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+elif cmd == "timewait":
+    c_timewait(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+EOF
+
+pyx() {	# SECONDS ARGS...: the Python helper inside the namespace
+	_s=$1
+	shift
+	run_ns "$_s" "$PY" "$T/px.py" "$@"
+}
+
+# ---- helpers ----
+
+# jl FILE EXPR: a Python expression over recs (the JSON lines of FILE
+# that parse as objects), printed.
+jl() {
+	"$PY" - "$1" "$2" <<'EOF'
+import json, sys
+recs = []
+try:
+    with open(sys.argv[1], encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                o = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(o, dict):
+                recs.append(o)
+except OSError:
+    pass
+print(eval(sys.argv[2]))
+EOF
+}
+
+_jl_true() {
+	[ "$(jl "$1" "$2")" = True ]
+}
+
+# wait_jl SECONDS FILE EXPR: until EXPR prints True.
+wait_jl() {
+	wait_for "$1" _jl_true "$2" "$3"
+}
+
+# afields FILE PID FIELD...: waits (3 s) for an audit record of PID in
+# FILE and prints the fields of the first one, separated by "|".
+afields() {
+	_f=$1
+	_p=$2
+	shift 2
+	_sel="[r for r in recs if r.get('pid') == $_p]"
+	wait_jl 3 "$_f" "len($_sel) > 0"
+	jl "$_f" "'|'.join(str($_sel[0].get(k)) for k in '$*'.split()) \
+if $_sel else 'no audit record for pid $_p'"
+}
+
+# Live verdicts, by the client's PID: what the client saw (refused or
+# not); replay must give the same for the connect events of that PID.
+LIVE_D=
+LIVE_R=
+live_d() { LIVE_D="$LIVE_D '$1': '$2',"; }
+live_r() { LIVE_R="$LIVE_R '$1': '$2',"; }
+
+# refused DESC: the last curl was refused: the proxy accepted the
+# connection, then reset or closed it. curl says 56 (receive failure:
+# reset), 52 (empty reply), 55 (send failure), 35 (TLS), or 7 when the
+# reset came before it saw its connect complete.
+refused() {
+	case $RC in
+	7 | 35 | 52 | 55 | 56)
+		ok "$1 (curl status $RC)"
+		;;
+	*)
+		not_ok "$1"
+		echo "#  curl status $RC"
+		show "$OUT"
+		show "$ERR"
+		;;
+	esac
+}
+
+ccurl() {	# ARGS...: curl inside the namespace, 5 s at most
+	run_ns 10 curl -sS --max-time 5 "$@"
+}
+
+count_lines() {	# FILE: its lines, 0 when missing
+	if [ -f "$1" ]; then
+		grep -c . "$1"
+	else
+		echo 0
+	fi
+}
+
+# An http.server log line per request.
+http_requests() {	# LOG
+	grep -c '"GET ' "$1"
+}
+
+start_daemon() {	# VAR LOG ARGS...: a daemon, until it says it is ready
+	_dv=$1
+	_dl=$2
+	shift 2
+	start_bg "$_dv" "$_dl" "$FNGUARD" daemon "$@"
+	wait_for 10 grep -q 'daemon: ready' "$_dl"
+}
+
+# ---- start everything ----
+
+start_bg NSD_PID "$T/nsd.out" nsd -d -c "$T/nsd.conf"
+start_bg HTTP1_PID "$T/http1.log" "$PY" -m http.server --bind 192.0.2.10 \
+    --directory "$T/www1" 8080
+start_bg HTTP2_PID "$T/http2.log" "$PY" -m http.server --bind 192.0.2.99 \
+    --directory "$T/www2" 8080
+start_bg HTTP3_PID "$T/http3.log" "$PY" -m http.server --bind 127.0.0.1 \
+    --directory "$T/www3" 8081
+start_bg TLS_PID "$T/tls.log" openssl s_server -accept 192.0.2.10:8443 \
+    -www -cert "$T/cert.pem" -key "$T/key.pem"
+start_bg SRV_PID "$T/srv.log" "$PY" "$T/px.py" serve "$T/srv"
+if wait_port 10 udp 127.0.0.53 5300 && wait_port 10 tcp 192.0.2.10 8080 &&
+    wait_port 10 tcp 192.0.2.99 8080 && wait_port 10 tcp 127.0.0.1 8081 &&
+    wait_port 10 tcp 192.0.2.10 8443 && wait_port 10 tcp 192.0.2.10 3333 &&
+    wait_port 5 tcp 192.0.2.66 8080 && wait_port 5 tcp 192.0.2.10 7003; then
+	ok "nsd, HTTP, TLS and Python servers listen in $NS"
+else
+	not_ok "nsd, HTTP, TLS and Python servers listen in $NS"
+	show "$(cat "$T/nsd.out" "$T/nsd.log" "$T/http1.log" "$T/tls.log" \
+	    "$T/srv.log" 2>/dev/null)"
+	finish
+fi
+
+# ==== daemon 1: requireResolved, relayed through user space ====
+
+AUDIT_R=$T/audit-resolved.jsonl
+RECORD_R=$T/record-resolved.jsonl
+LOG_R=$T/daemon-resolved.log
+if start_daemon DAEMON_R_PID "$LOG_R" --policy "$POLICY2" \
+    --dns-listen 127.0.0.1:53 --upstream 127.0.0.53:5300 \
+    --proxy-listen 127.0.0.1:15001 --mark 1 --no-splice \
+    --audit "$AUDIT_R" --record "$RECORD_R" &&
+    wait_port 5 tcp 127.0.0.1 15001 && wait_port 5 udp 127.0.0.1 53; then
+	ok "daemon (requireResolved, --no-splice): resolver on 127.0.0.1:53, \
+proxy on 127.0.0.1:15001"
+else
+	not_ok "daemon (requireResolved, --no-splice): resolver on \
+127.0.0.1:53, proxy on 127.0.0.1:15001"
+	show "$(cat "$LOG_R")"
+	finish
+fi
+echo "# daemon RLIMIT_NOFILE: $(awk '/^Max open files/ { print $4 }' \
+    "/proc/$DAEMON_R_PID/limits")"
+
+ccurl http://192.0.2.10:8080/
+RR_PID=$RUN_PID
+live_r "$RUN_PID" prevent
+refused "requireResolved: curl http://192.0.2.10:8080/ before any DNS \
+answer is refused"
+assert_eq "requireResolved: audit attackType, effect, type, ruleName, \
+processPath, pid, ip, port" \
+    "explicitlyDeniedIP|prevent|network|proxy-resolved|$CURL|$RR_PID|192.0.2.10|8080" \
+    "$(afields "$AUDIT_R" "$RR_PID" attackType effect type ruleName \
+    processPath pid ip port)"
+assert_eq "requireResolved: audit msg (SPEC 4, exact)" \
+    "Outbound connection $CURL to IP 192.0.2.10 is explicitly denied by a runtime rule" \
+    "$(afields "$AUDIT_R" "$RR_PID" msg)"
+run_ns 10 getent hosts s3.amazon.com
+assert_eq "getent hosts s3.amazon.com (through fnguard): 192.0.2.10" \
+    192.0.2.10 "$(printf '%s\n' "$OUT" | awk 'NR == 1 { print $1 }')"
+ccurl http://192.0.2.10:8080/
+live_r "$RUN_PID" allow
+assert_eq "requireResolved: after that answer, curl http://192.0.2.10:8080/ \
+gets the file" "$S3_INDEX" "$OUT"
+ccurl http://s3.amazon.com:8080/
+live_r "$RUN_PID" allow
+assert_eq "requireResolved: curl http://s3.amazon.com:8080/ gets the file" \
+    "$S3_INDEX" "$OUT"
+ccurl http://192.0.2.99:8080/
+live_r "$RUN_PID" prevent
+refused "requireResolved: 192.0.2.99, never resolved, is refused"
+
+pyx 20 up 1000 "user space, half-close (client first)"
+tally <<<"$OUT"
+live_r "$RUN_PID" allow
+[ -z "$ERR" ] || show "$ERR"
+pyx 20 down 1000 u1 "$T/srv" "user space, half-close (server first)"
+tally <<<"$OUT"
+live_r "$RUN_PID" allow
+[ -z "$ERR" ] || show "$ERR"
+pyx 60 up 104857600 "user space, 100 MB upload"
+tally <<<"$OUT"
+live_r "$RUN_PID" allow
+[ -z "$ERR" ] || show "$ERR"
+pyx 60 down 104857600 u2 "$T/srv" "user space, 100 MB download"
+tally <<<"$OUT"
+live_r "$RUN_PID" allow
+[ -z "$ERR" ] || show "$ERR"
+RSS_KB=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$DAEMON_R_PID/status" \
+    2>/dev/null)
+assert_lt "user-space relay: daemon RSS under 64 MB after 200 MB relayed \
+(${RSS_KB:-?} kB; backpressure)" "${RSS_KB:-999999}" 65536
+check "daemon (requireResolved) still running" alive "$DAEMON_R_PID"
+stop_pid "$DAEMON_R_PID" 5
+assert_eq "daemon (requireResolved) exits 0 on SIGTERM" 0 "$STOP_RC"
+
+# ==== daemon 2: the deny lists, relayed with splice ====
+
+AUDIT=$T/audit.jsonl
+RECORD=$T/record.jsonl
+DAEMON_LOG=$T/daemon.log
+if start_daemon DAEMON_PID "$DAEMON_LOG" --policy "$POLICY" \
+    --dns-listen 127.0.0.1:53 --upstream 127.0.0.53:5300 \
+    --proxy-listen 127.0.0.1:15001 --mark 1 --audit "$AUDIT" \
+    --record "$RECORD" &&
+    wait_port 5 tcp 127.0.0.1 15001 && wait_port 5 udp 127.0.0.1 53; then
+	ok "daemon (deny lists): resolver on 127.0.0.1:53, proxy on \
+127.0.0.1:15001"
+else
+	not_ok "daemon (deny lists): resolver on 127.0.0.1:53, proxy on \
+127.0.0.1:15001"
+	show "$(cat "$DAEMON_LOG")"
+	finish
+fi
+
+# ---- allowed destinations pass ----
+
+ccurl http://192.0.2.10:8080/
+live_d "$RUN_PID" allow
+assert_eq "curl http://192.0.2.10:8080/ (allowed IP and port) gets the file" \
+    "$S3_INDEX" "$OUT"
+ccurl http://s3.amazon.com:8080/
+live_d "$RUN_PID" allow
+assert_eq "curl http://s3.amazon.com:8080/ (through fnguard's resolver) \
+gets the file" "$S3_INDEX" "$OUT"
+
+# ---- denied IP ----
+
+ccurl http://192.0.2.66:8080/
+CURL_IP_PID=$RUN_PID
+live_d "$RUN_PID" prevent
+refused "curl http://192.0.2.66:8080/ (blacklistIPs) is refused"
+assert_eq "192.0.2.66: curl printed nothing" "" "$OUT"
+assert_eq "192.0.2.66: the server there never saw a connection" 0 \
+    "$(count_lines "$T/srv/accept-66-8080.log")"
+assert_eq "192.0.2.66: audit attackType, effect, type, ruleName, \
+processPath, pid, ip, port" \
+    "explicitlyDeniedIP|prevent|network|proxy-test|$CURL|$CURL_IP_PID|192.0.2.66|8080" \
+    "$(afields "$AUDIT" "$CURL_IP_PID" attackType effect type ruleName \
+    processPath pid ip port)"
+assert_eq "192.0.2.66: audit msg (SPEC 4, exact)" \
+    "Outbound connection $CURL to IP 192.0.2.66 is explicitly denied by a runtime rule" \
+    "$(afields "$AUDIT" "$CURL_IP_PID" msg)"
+ccurl http://evilamazon.com:8080/
+live_d "$RUN_PID" prevent
+refused "curl http://evilamazon.com:8080/ (resolves to 192.0.2.66) is \
+refused"
+
+# ---- denied port ----
+
+ccurl http://192.0.2.10:9999/
+CURL_PORT_PID=$RUN_PID
+live_d "$RUN_PID" prevent
+refused "curl http://192.0.2.10:9999/ (blacklistOutboundPorts) is refused"
+assert_eq "port 9999: the server there never saw a connection" 0 \
+    "$(count_lines "$T/srv/accept-10-9999.log")"
+assert_eq "port 9999: audit attackType, effect, processPath, pid, ip, port" \
+    "explicitlyDeniedOutboundPort|prevent|$CURL|$CURL_PORT_PID|192.0.2.10|9999" \
+    "$(afields "$AUDIT" "$CURL_PORT_PID" attackType effect processPath pid \
+    ip port)"
+assert_eq "port 9999: audit msg (SPEC 4, exact)" \
+    "Outbound connection $CURL to port 9999 (IP: 192.0.2.10) is explicitly denied by a runtime rule." \
+    "$(afields "$AUDIT" "$CURL_PORT_PID" msg)"
+
+# ---- names on the wire: TLS SNI ----
+
+run_ns 10 openssl s_client -brief -connect 192.0.2.10:8443 \
+    -servername www.yahoo.com
+SNI_PID=$RUN_PID
+live_d "$RUN_PID" prevent
+assert_ne "s_client -servername www.yahoo.com to 192.0.2.10:8443: fails" \
+    0 "$RC"
+assert_not_contains "s_client -servername www.yahoo.com: no handshake" \
+    "$OUT$ERR" "CONNECTION ESTABLISHED"
+assert_eq "SNI www.yahoo.com: audit attackType, effect, processPath, pid, \
+domain, ip, port" \
+    "explicitlyDeniedDNS|prevent|$OPENSSL|$SNI_PID|www.yahoo.com|192.0.2.10|8443" \
+    "$(afields "$AUDIT" "$SNI_PID" attackType effect processPath pid domain \
+    ip port)"
+assert_eq "SNI www.yahoo.com: audit msg (fnguard's extension)" \
+    "Outbound connection $OPENSSL to domain www.yahoo.com (IP: 192.0.2.10) is explicitly denied by a runtime rule." \
+    "$(afields "$AUDIT" "$SNI_PID" msg)"
+
+run_ns 10 openssl s_client -brief -connect 192.0.2.10:8443 \
+    -servername s3.amazon.com
+live_d "$RUN_PID" allow
+assert_status "s_client -servername s3.amazon.com: exits 0" 0
+assert_contains "s_client -servername s3.amazon.com: the handshake \
+completes" "$OUT$ERR" "CONNECTION ESTABLISHED"
+assert_contains "s_client -servername s3.amazon.com: the server's \
+certificate (CN s3.amazon.com) came through" "$OUT$ERR" "CN = s3.amazon.com"
+ccurl -k https://s3.amazon.com:8443/
+live_d "$RUN_PID" allow
+assert_contains "curl -k https://s3.amazon.com:8443/ gets s_server's page" \
+    "$OUT" "s_server"
+
+# ---- names on the wire: HTTP Host ----
+
+_before=$(http_requests "$T/http1.log")
+ccurl -H 'Host: www.yahoo.com' http://192.0.2.10:8080/
+HOST_PID=$RUN_PID
+live_d "$RUN_PID" prevent
+refused "curl -H 'Host: www.yahoo.com' http://192.0.2.10:8080/ is refused"
+assert_eq "Host www.yahoo.com: no request reached the server" "$_before" \
+    "$(http_requests "$T/http1.log")"
+assert_eq "Host www.yahoo.com: audit attackType, effect, processPath, pid, \
+domain, ip, port" \
+    "explicitlyDeniedDNS|prevent|$CURL|$HOST_PID|www.yahoo.com|192.0.2.10|8080" \
+    "$(afields "$AUDIT" "$HOST_PID" attackType effect processPath pid domain \
+    ip port)"
+assert_eq "Host www.yahoo.com: audit msg" \
+    "Outbound connection $CURL to domain www.yahoo.com (IP: 192.0.2.10) is explicitly denied by a runtime rule." \
+    "$(afields "$AUDIT" "$HOST_PID" msg)"
+ccurl -H 'Host: s3.amazon.com' http://192.0.2.10:8080/
+live_d "$RUN_PID" allow
+assert_eq "curl -H 'Host: s3.amazon.com' http://192.0.2.10:8080/ gets the \
+file" "$S3_INDEX" "$OUT"
+_before=$(http_requests "$T/http2.log")
+ccurl http://yahoo.com:8080/
+YAHOO_PID=$RUN_PID
+live_d "$RUN_PID" prevent
+refused "curl http://yahoo.com:8080/ (resolved, Host yahoo.com) is refused"
+assert_eq "Host yahoo.com: no request reached 192.0.2.99" "$_before" \
+    "$(http_requests "$T/http2.log")"
+assert_eq "Host yahoo.com: audit attackType, domain, ip" \
+    "explicitlyDeniedDNS|yahoo.com|192.0.2.99" \
+    "$(afields "$AUDIT" "$YAHOO_PID" attackType domain ip)"
+
+# ---- stratum ----
+
+pyx 10 stratum
+MINER_PID=$RUN_PID
+live_d "$RUN_PID" prevent
+assert_match "stratum mining.subscribe to 192.0.2.10:3333 is refused \
+(reset or closed, no pool answer): $OUT" "$OUT" '^(reset|eof 0)$'
+assert_eq "stratum: the pool server never saw a connection" 0 \
+    "$(count_lines "$T/srv/accept-10-3333.log")"
+assert_eq "stratum: audit attackType, effect, processPath, pid, ip, port" \
+    "cryptoMinerProcess|prevent|$PYEXE|$MINER_PID|192.0.2.10|3333" \
+    "$(afields "$AUDIT" "$MINER_PID" attackType effect processPath pid ip \
+    port)"
+assert_match "stratum: audit msg is SPEC's crypto miner message" \
+    "$(afields "$AUDIT" "$MINER_PID" msg)" \
+    "^$PYEXE launched and is identified as a crypto miner\\. Full command: .*px\\.py stratum"
+# Control: a JSON line that is not a miner's, to the same server, passes.
+pyx 10 probe 192.0.2.10 3333 '{"id":1,"method":"ping","params":[]}\n'
+live_d "$RUN_PID" allow
+assert_match "control: a JSON line with method ping to :3333 is relayed \
+(the pool answers)" "$OUT" '^eof [0-9]+ \{"id":1,"result"'
+
+# ---- no original destination ----
+
+pyx 10 probe 127.0.0.1 15001 'GET / HTTP/1.0\r\nHost: s3.amazon.com\r\n\r\n'
+assert_match "a connection straight to 127.0.0.1:15001 (no original \
+destination) is refused: $OUT" "$OUT" '^(reset|eof 0)$'
+_no_proxy_conns() {
+	[ -z "$(nsx ss -Htn state established '( dport = :15001 )')" ]
+}
+check "127.0.0.1:15001: not relayed (no connection to the proxy stays \
+open)" wait_for 2 _no_proxy_conns
+assert_eq "127.0.0.1:15001: nothing recorded for it" "[]" \
+    "$(jl "$RECORD" "[r for r in recs if r.get('port') == 15001]")"
+check "daemon still running after a connection without a destination" \
+    alive "$DAEMON_PID"
+
+# ---- the process behind a connection ----
+
+# Other sockets of another process on the same local address and port
+# (allowed with SO_REUSEADDR while none listens, and what the kernel's
+# own port choice does for connections to different destinations): 16
+# of them, each to another port, so that a lookup by local address and
+# port alone picks the wrong one most of the time.
+pyx 15 shared 61001 192.0.2.66 8080
+SH_HOLDER=$RUN_PID
+read -r SH_PID SH_OUT <<<"$(printf '%s\n' "$OUT" | head -n 1)"
+live_d "$SH_PID" prevent
+assert_match "shared local port: the child's connection to 192.0.2.66 is \
+refused ($SH_OUT)" "$SH_OUT" '^(reset|eof 0)$'
+wait_jl 3 "$AUDIT" "any(r.get('ip') == '192.0.2.66' and r.get('pid') != \
+$CURL_IP_PID for r in recs)"
+assert_eq "shared local port: the audit names the child that connected \
+(pid $SH_PID), not the process holding the other socket (pid $SH_HOLDER)" \
+    "$PYEXE|$SH_PID" \
+    "$(jl "$AUDIT" "next(('%s|%s' % (r.get('processPath'), r.get('pid')) \
+for r in recs if r.get('ip') == '192.0.2.66' and r.get('pid') in \
+($SH_PID, $SH_HOLDER)), 'none')")"
+# TIME_WAIT sockets (16) left on the local address and port by earlier
+# connections to elsewhere.
+pyx 15 timewait 61002 192.0.2.10 9999
+TW_PID=$RUN_PID
+live_d "$TW_PID" prevent
+assert_match "TIME_WAIT on the local port: the connection to port 9999 is \
+refused ($OUT)" "$OUT" '^(reset|eof 0)$'
+if wait_jl 3 "$AUDIT" "len([r for r in recs if r.get('port') == 9999]) > 1"
+then
+	assert_eq "TIME_WAIT on the local port: the audit still names the \
+process (pid $TW_PID)" "$PYEXE|$TW_PID" \
+	    "$(jl "$AUDIT" "'%s|%s' % next((r.get('processPath'), \
+r.get('pid')) for r in recs[::-1] if r.get('port') == 9999)")"
+else
+	not_ok "TIME_WAIT on the local port: audited"
+fi
+
+# ---- relay: bytes unchanged, half-close both ways (splice) ----
+
+pyx 20 up 1000 "splice, half-close (client first)"
+tally <<<"$OUT"
+live_d "$RUN_PID" allow
+[ -z "$ERR" ] || show "$ERR"
+pyx 20 down 1000 s1 "$T/srv" "splice, half-close (server first)"
+tally <<<"$OUT"
+live_d "$RUN_PID" allow
+[ -z "$ERR" ] || show "$ERR"
+pyx 60 up 104857600 "splice, 100 MB upload"
+tally <<<"$OUT"
+live_d "$RUN_PID" allow
+[ -z "$ERR" ] || show "$ERR"
+pyx 60 down 104857600 s2 "$T/srv" "splice, 100 MB download"
+tally <<<"$OUT"
+live_d "$RUN_PID" allow
+[ -z "$ERR" ] || show "$ERR"
+
+# ---- 2,000 idle connections (last: they leave TIME_WAIT sockets) ----
+
+assert_eq "audit: no record names a client whose connections were allowed" \
+    "[]" "$(jl "$AUDIT" "sorted(p for p, v in {$LIVE_D}.items() if v == \
+'allow' and any(str(r.get('pid')) == p for r in recs))")"
+pyx 90 idle 2000 "$CURL" "$S3_INDEX" "$T/srv/hold.count"
+tally <<<"$OUT"
+live_d "$RUN_PID" allow
+[ -z "$ERR" ] || show "$ERR"
+check "daemon still running after 2,000 idle connections" alive "$DAEMON_PID"
+_curl_ok() {
+	ccurl http://192.0.2.10:8080/
+	[ "$OUT" = "$S3_INDEX" ]
+}
+if wait_for 30 _curl_ok; then
+	ok "after the idle connections close, curl gets the file"
+else
+	not_ok "after the idle connections close, curl gets the file"
+	show "$ERR"
+fi
+
+assert_eq "every stderr line of the daemon starts \"fnguard: \"" "" \
+    "$(grep -v '^fnguard: ' "$DAEMON_LOG")"
+stop_pid "$DAEMON_PID" 5
+assert_eq "daemon (deny lists) exits 0 on SIGTERM" 0 "$STOP_RC"
+
+# ==== daemon 3: inbound ====
+
+AUDIT3=$T/audit-inbound.jsonl
+RECORD3=$T/record-inbound.jsonl
+DAEMON3_LOG=$T/daemon-inbound.log
+if start_daemon DAEMON3_PID "$DAEMON3_LOG" --policy "$POLICY3" \
+    --proxy-listen off --dns-listen 127.0.0.2:53 \
+    --upstream 127.0.0.53:5300 --inbound 192.0.2.10:9080=127.0.0.1:8081 \
+    --audit "$AUDIT3" --record "$RECORD3" &&
+    wait_port 5 tcp 192.0.2.10 9080; then
+	ok "inbound daemon fronts 127.0.0.1:8081 on 192.0.2.10:9080"
+else
+	not_ok "inbound daemon fronts 127.0.0.1:8081 on 192.0.2.10:9080"
+	show "$(cat "$DAEMON3_LOG")"
+	finish
+fi
+check "inbound daemon: no outbound proxy listening (--proxy-listen off)" \
+    eval '! _listening tcp 127.0.0.1 15001'
+# The clients carry mark 1, so that the outbound redirect (meant for the
+# function's own connections) leaves them alone: they stand for traffic
+# arriving from outside.
+pyx 10 probe 192.0.2.10 9080 'GET / HTTP/1.0\r\n\r\n' 192.0.2.10 1
+assert_match "inbound from 192.0.2.10 (whitelistInboundIPs): HTTP 200" \
+    "$OUT" '^eof [0-9]+ HTTP/1\.[01] 200'
+_before=$(http_requests "$T/http3.log")
+pyx 10 probe 192.0.2.10 9080 'GET / HTTP/1.0\r\n\r\n' 192.0.2.99 1
+assert_match "inbound from 192.0.2.99 is refused (reset or closed): $OUT" \
+    "$OUT" '^(reset|eof 0)$'
+assert_eq "inbound from 192.0.2.99: no request reached the function" \
+    "$_before" "$(http_requests "$T/http3.log")"
+if wait_jl 3 "$AUDIT3" "any(r.get('ip') == '192.0.2.99' for r in recs)"; then
+	assert_eq "inbound from 192.0.2.99: audit attackType, effect, \
+ruleName, type" "explicitlyDeniedIP|prevent|proxy-inbound|network" \
+	    "$(jl "$AUDIT3" "'|'.join(str([r for r in recs if r.get('ip') == \
+'192.0.2.99'][0].get(k)) for k in ('attackType', 'effect', 'ruleName', \
+'type'))")"
+	assert_match "inbound from 192.0.2.99: audit msg names the source" \
+	    "$(jl "$AUDIT3" "[r.get('msg') for r in recs if r.get('ip') == \
+'192.0.2.99'][0]")" '^Inbound connection to .* from IP 192\.0\.2\.99 is explicitly denied by a runtime rule'
+else
+	not_ok "inbound from 192.0.2.99: audited"
+	show "$(cat "$AUDIT3" 2>/dev/null)"
+fi
+assert_eq "inbound: no audit record for the allowed source" "[]" \
+    "$(jl "$AUDIT3" "[r.get('msg') for r in recs if r.get('ip') != \
+'192.0.2.99']")"
+stop_pid "$DAEMON3_PID" 5
+assert_eq "inbound daemon exits 0 on SIGTERM" 0 "$STOP_RC"
+
+# ---- the recordings replay with the same verdicts ----
+
+# replay_check TAG POLICY RECORD LIVE-DICT
+replay_check() {
+	run_ns 60 "$FNGUARD" replay --policy "$2" --json "$3"
+	cp "$T/out" "$T/replay-$1.jsonl"
+	assert_status "$1: replay --json exits 0" 0
+	assert_eq "$1: replay gives one verdict per recorded event" \
+	    "$(grep -c . "$3")" "$(grep -c . "$T/replay-$1.jsonl")"
+	[ -n "$4" ] || return 0
+	assert_eq "$1: every client's connection is recorded under its pid" \
+	    "[]" "$(jl "$T/replay-$1.jsonl" "sorted(p for p in {$4} if not \
+any(r.get('event') == 'connect' and str(r.get('pid')) == p for r in recs))")"
+	assert_eq "$1: replay gives each client's connect events the live \
+verdict (prevent for the refused, allow for the rest)" "[]" \
+	    "$(jl "$T/replay-$1.jsonl" "sorted((p, v, sorted(s)) for p, v, s \
+in ((p, v, {r.get('verdict') for r in recs if r.get('event') == 'connect' \
+and str(r.get('pid')) == p}) for p, v in {$4}.items()) if s and s != {v})")"
+}
+
+replay_check resolved "$POLICY2" "$RECORD_R" "$LIVE_R"
+replay_check denylist "$POLICY" "$RECORD" "$LIVE_D"
+assert_eq "denylist: replay prevents exactly the connects to 192.0.2.66, \
+port 9999, *yahoo.com names and the miner" "[]" \
+    "$(jl "$T/replay-denylist.jsonl" "[(r.get('ip'), r.get('port'), \
+r.get('domain'), r.get('verdict')) for r in recs if r.get('event') == \
+'connect' and r.get('verdict') != ('prevent' if r.get('ip') == '192.0.2.66' \
+or r.get('port') == 9999 or (r.get('domain') or '').endswith('yahoo.com') \
+or r.get('minerProtocol') else 'allow')][:5]")"
+assert_eq "denylist: the SNI and Host names are recorded" \
+    "True True" "$(jl "$RECORD" "' '.join(str(any(r.get('event') == \
+'connect' and r.get('domain') == d and r.get('pid') == p for r in recs)) \
+for d, p in (('www.yahoo.com', $SNI_PID), ('www.yahoo.com', $HOST_PID)))")"
+assert_eq "denylist: the stratum connect is recorded with minerProtocol" \
+    "True" "$(jl "$RECORD" "any(r.get('event') == 'connect' and \
+r.get('minerProtocol') is True and r.get('pid') == $MINER_PID for r in \
+recs)")"
+assert_eq "denylist: the 2,000 idle connects are recorded" "True" \
+    "$(jl "$RECORD" "len([r for r in recs if r.get('event') == 'connect' \
+and r.get('port') == 7003]) >= 2000")"
+replay_check inbound "$POLICY3" "$RECORD3" ""
+assert_eq "inbound: replay verdicts of the accept events, by source" \
+    "[('192.0.2.10', 'allow'), ('192.0.2.99', 'prevent')]" \
+    "$(jl "$T/replay-inbound.jsonl" "sorted({(r.get('ip'), \
+r.get('verdict')) for r in recs if r.get('event') == 'accept'})")"
+
+echo "# $(( ($(now_ms) - START_MS) / 1000 )) s"
+finish
