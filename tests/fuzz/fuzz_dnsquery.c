@@ -128,7 +128,8 @@ fixed_policy(void)
 	pol = policy_parse(seed_policy, strlen(seed_policy), NULL, &d,
 	    &hijacked);
 	diags_clear(&d);
-	holds(pol != NULL && pol->nrules == 1, "the seed policy does not parse");
+	holds(pol != NULL && pol->nrules == 1,
+	    "the seed policy does not parse");
 	return pol;
 }
 
@@ -295,7 +296,8 @@ check_served(const struct dnscache_entry *e, const struct dns_query *c,
 	    (get16(out + 2) & 0xf) == DNS_RCODE_NOERROR,
 	    "a served answer has the wrong flags");
 	holds(get16(out + 10) == (c->edns ? 1 : 0),
-	    "a served answer has an OPT though the client sent none, or none though it sent one");
+	    "a served answer has an OPT though the client sent none, or "
+	    "none though it sent one");
 	if (full > max) {
 		holds(n == c->question_end + (c->edns ? 11 : 0) &&
 		    (get16(out + 2) & FLAG_TC) && get16(out + 6) == 0,

@@ -187,7 +187,8 @@ text_to_wire(const char *t, uint8_t *w, size_t *wlen)
 				if (v > 255)
 					return -1;
 				/* printable ones are written as such */
-				if (v > 0x20 && v < 0x7f && !is_special((char)v))
+				if (v > 0x20 && v < 0x7f &&
+				    !is_special((char)v))
 					return -1;
 				c = (unsigned char)v;
 				t += 2;

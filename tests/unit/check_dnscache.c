@@ -590,8 +590,8 @@ START_TEST(random_against_model)
 				evicting++;
 			rc = dnscache_put(c, &q, msg, len, &info, now);
 			mrc = model_put(&m, k, msg, len, &info, now);
-			ck_assert_msg(rc == mrc, "op %zu: put gave %d, model %d",
-			    op, rc, mrc);
+			ck_assert_msg(rc == mrc,
+			    "op %zu: put gave %d, model %d", op, rc, mrc);
 			stored += rc == 0;
 		} else {
 			got = dnscache_get(c, &q, now);
@@ -603,7 +603,8 @@ START_TEST(random_against_model)
 			if (got != NULL) {
 				hits++;
 				ck_assert_uint_eq(got->len, want->len);
-				ck_assert_mem_eq(got->msg, want->msg, want->len);
+				ck_assert_mem_eq(got->msg, want->msg,
+				    want->len);
 				ck_assert_int_eq(got->expires_ms,
 				    want->expires_ms);
 			}
