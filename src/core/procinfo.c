@@ -20,7 +20,8 @@
 #include "fnguard/procinfo.h"
 
 #define INODE_CACHE 16384
-#define SCAN_BUDGET_US 50000		/* /proc walking per second */
+#define SCAN_BUDGET_US 100000		/* /proc walking per second */
+#define SCAN_ALWAYS 10			/* walks a second whatever they cost */
 
 struct inode_pid {
 	uint64_t inode;		/* 0 = empty */
@@ -32,6 +33,7 @@ struct procfinder {
 	unsigned max_scans, scans;
 	time_t scan_second;
 	uint64_t scan_us;
+	ino_t netns;			/* ours; 0 when unknown */
 	struct inode_pid cache[INODE_CACHE];
 };
 
@@ -39,10 +41,13 @@ struct procfinder *
 procfinder_new(unsigned max_scans_per_s)
 {
 	struct procfinder *f = calloc(1, sizeof(*f));
+	struct stat st;
 
 	if (f == NULL)
 		return NULL;
 	f->nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (stat("/proc/self/ns/net", &st) == 0)
+		f->netns = st.st_ino;
 	f->max_scans = max_scans_per_s;
 	return f;
 }
@@ -217,6 +222,13 @@ scan_proc(struct procfinder *f, uint64_t inode, uint32_t uid)
 		if (p->d_name[0] < '1' || p->d_name[0] > '9')
 			continue;
 		pid = strtol(p->d_name, NULL, 10);
+		/* The socket lives in our network namespace (sock_diag found
+		 * it there): processes of other namespaces are passed over
+		 * with one stat instead of a walk through their descriptors. */
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+		if (f->netns != 0 && (stat(path, &st) == -1 ||
+		    st.st_ino != f->netns))
+			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
 		if (stat(path, &st) == -1 || (uid != 0 && st.st_uid != uid) ||
 		    (fds = opendir(path)) == NULL)
@@ -286,9 +298,11 @@ procfinder_lookup(struct procfinder *f, int proto,
 			f->scans = 0;
 			f->scan_us = 0;
 		}
-		/* Walks cost time on the event loop: at most max_scans, and
-		 * at most SCAN_BUDGET_US of them, a second. */
-		if (f->scans >= f->max_scans || f->scan_us >= SCAN_BUDGET_US)
+		/* Walks cost time on the event loop: a few a second always,
+		 * more while they stay within SCAN_BUDGET_US, never more
+		 * than max_scans. */
+		if (f->scans >= f->max_scans || (f->scans >= SCAN_ALWAYS &&
+		    f->scan_us >= SCAN_BUDGET_US))
 			return -1;
 		f->scans++;
 		t0 = monotonic_us();
