@@ -65,7 +65,7 @@ struct session {
 	size_t inbound_index;
 	bool client_eof, upstream_eof;
 	struct event *peek_timer;
-	struct procinfo proc;
+	struct procinfo *proc;		/* looked up when needed, else NULL */
 	bool found;
 	struct splice_dir up, down;	/* S_SPLICE */
 	int64_t last_active_ms;
@@ -243,6 +243,7 @@ session_close(struct session *s, const char *reason, bool reset)
 		event_free(s->peek_timer);
 	splice_dir_clear(&s->up);
 	splice_dir_clear(&s->down);
+	free(s->proc);
 	TAILQ_REMOVE(&p->sessions, s, entry);
 	p->nsessions--;
 	free(s);
@@ -266,7 +267,7 @@ session_event(struct session *s, struct event *ev, const char *domain,
 	ev->proto = PROTO_TCP;
 	ev->domain = domain != NULL && domain[0] != '\0' ? domain : NULL;
 	ev->miner_protocol = miner;
-	guard_attribute(ev, s->found ? &s->proc : NULL);
+	guard_attribute(ev, s->found ? s->proc : NULL);
 }
 
 /*
@@ -284,12 +285,13 @@ session_judge(struct session *s, const char *domain, bool miner)
 	session_event(s, &ev, domain, miner);
 	guard_peek(g, &ev, &v);
 	if ((v.verdict != VERDICT_ALLOW || g->record != NULL) && !s->found &&
-	    g->procs != NULL) {
+	    g->procs != NULL && (s->proc != NULL ||
+	    (s->proc = malloc(sizeof(*s->proc))) != NULL)) {
 		/* The client's socket is connected to where it meant to go
 		 * (the original destination), or for inbound, to us. */
 		s->found = procfinder_lookup(g->procs, IPPROTO_TCP,
 		    (const struct sockaddr *)&s->peer, s->inbound ? NULL :
-		    (const struct sockaddr *)&s->dst, &s->proc) == 0;
+		    (const struct sockaddr *)&s->dst, s->proc) == 0;
 		session_event(s, &ev, domain, miner);
 	}
 	guard_judge(g, &ev, now_ms(), &v);
@@ -399,8 +401,10 @@ splice_maybe_finish(struct session *s)
 		session_close(s, "both sides closed", false);
 }
 
-/* Moves what the pipe holds to dst; false when dst is full. */
-static bool
+enum drain { DRAINED, DST_FULL, DST_GONE };
+
+/* Moves what the pipe holds to dst. */
+static enum drain
 splice_drain(struct splice_dir *d)
 {
 	ssize_t n;
@@ -412,11 +416,15 @@ splice_drain(struct splice_dir *d)
 			d->in_pipe -= (size_t)n;
 			continue;
 		}
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return false;
-		return false;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return DST_FULL;
+		/* EPIPE, ECONNRESET: the other side is gone; waiting for it
+		 * to become writable would spin on EPOLLHUP. */
+		return DST_GONE;
 	}
-	return true;
+	return DRAINED;
 }
 
 static void splice_io(struct splice_dir *);
@@ -458,10 +466,16 @@ splice_io(struct splice_dir *d)
 	ssize_t n;
 
 	s->last_active_ms = now_ms();
-	if (!splice_drain(d)) {
+	switch (splice_drain(d)) {
+	case DST_GONE:
+		session_close(s, "peer closed while data was in flight", true);
+		return;
+	case DST_FULL:
 		event_del(d->rd);
 		event_add(d->wr, NULL);
 		return;
+	case DRAINED:
+		break;
 	}
 	event_del(d->wr);
 	while (!d->eof) {
@@ -482,10 +496,17 @@ splice_io(struct splice_dir *d)
 		else
 			s->p->stats.bytes_down += (size_t)n;
 		d->in_pipe += (size_t)n;
-		if (!splice_drain(d)) {
+		switch (splice_drain(d)) {
+		case DST_GONE:
+			session_close(s, "peer closed while data was in flight",
+			    true);
+			return;
+		case DST_FULL:
 			event_del(d->rd);
 			event_add(d->wr, NULL);
 			return;
+		case DRAINED:
+			break;
 		}
 	}
 	if (!d->eof) {

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -280,6 +281,64 @@ START_TEST(registration_is_used_once)
 }
 END_TEST
 
+/*
+ * The server goes away (a reset) while the client is still sending: the
+ * session must end and reach the client, not wait on a socket that can
+ * never be written again (which spun the event loop on EPOLLHUP).
+ */
+START_TEST(server_reset_ends_spliced_session)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	struct linger lin = { 1, 0 };
+	static char chunk[65536];
+	char buf[16];
+	ssize_t n = 0;
+	int c, i, flags;
+	bool ended = false;
+
+	/* As the daemon does: a write to a dead peer is an error, not a
+	 * signal. */
+	signal(SIGPIPE, SIG_IGN);
+	setup(&f, true);
+	c = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	flags = fcntl(c, F_GETFL);
+	fcntl(c, F_SETFL, flags | O_NONBLOCK);
+	ck_assert_int_eq(write(c, chunk, 1024), 1024);
+	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
+		;
+	ck_assert_int_ne(f.accepted, -1);
+	/* Fill the way with bytes the server will never read, then reset. */
+	for (i = 0; i < 64; i++) {
+		while (write(c, chunk, sizeof(chunk)) > 0)
+			;
+		loop_until_readable(&f, c, 20);
+	}
+	/* The server half-closes first (the proxy passes the EOF on and
+	 * stops reading that side), then goes away with a reset. */
+	shutdown(f.accepted, SHUT_WR);
+	for (i = 0; i < 5; i++)
+		loop_until_readable(&f, c, 20);
+	setsockopt(f.accepted, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+	close(f.accepted);
+	f.accepted = -1;
+	for (i = 0; i < 100 && !ended; i++) {
+		loop_until_readable(&f, c, 20);
+		n = read(c, buf, sizeof(buf));
+		/* EOF alone is the server's half-close: the end is a reset
+		 * or a write that fails. */
+		ended = n == -1 && errno != EAGAIN;
+		if (!ended && write(c, chunk, sizeof(chunk)) == -1 &&
+		    errno != EAGAIN)
+			ended = true;
+	}
+	ck_assert_msg(ended, "the client's connection outlived its server");
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
 static Suite *
 proxy_suite(void)
 {
@@ -291,6 +350,7 @@ proxy_suite(void)
 	tcase_add_test(tc, registered_connection_is_spliced);
 	tcase_add_test(tc, unknown_destination_is_reset);
 	tcase_add_test(tc, registration_is_used_once);
+	tcase_add_test(tc, server_reset_ends_spliced_session);
 	suite_add_tcase(s, tc);
 	return s;
 }
