@@ -97,6 +97,7 @@ struct proxy {
 	unsigned nsessions;
 	struct timeval idle;
 	struct registration registry[REGISTRY_SLOTS];
+	unsigned registered;		/* slots in use (maybe expired) */
 	struct proxy_stats stats;
 };
 
@@ -156,6 +157,8 @@ proxy_register(struct proxy *p, const struct sockaddr_storage *client,
 
 		if (r->used && r->expires_ms > now)
 			continue;
+		if (!r->used)
+			p->registered++;
 		r->client = *client;
 		r->dst = *dst;
 		r->expires_ms = now + REGISTRY_TTL_MS;
@@ -169,17 +172,28 @@ static bool
 registry_take(struct proxy *p, const struct sockaddr_storage *peer,
     struct sockaddr_storage *dst)
 {
-	int64_t now = now_ms();
+	int64_t now;
 	size_t i;
 
+	/* The daemon alone never registers: no walk per connection. */
+	if (p->registered == 0)
+		return false;
+	now = now_ms();
 	for (i = 0; i < REGISTRY_SLOTS; i++) {
 		struct registration *r = &p->registry[i];
 
-		if (!r->used || r->expires_ms <= now ||
-		    !same_addr_port(&r->client, peer))
+		if (!r->used)
+			continue;
+		if (r->expires_ms <= now) {
+			r->used = false;
+			p->registered--;
+			continue;
+		}
+		if (!same_addr_port(&r->client, peer))
 			continue;
 		*dst = r->dst;
 		r->used = false;
+		p->registered--;
 		return true;
 	}
 	return false;
