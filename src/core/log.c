@@ -16,6 +16,9 @@ log_init(int verbose)
 	log_verbose = verbose;
 }
 
+static void log_vwrite(const char *, va_list, const char *)
+    __attribute__((format(printf, 1, 0)));
+
 static void
 log_vwrite(const char *fmt, va_list ap, const char *errtext)
 {

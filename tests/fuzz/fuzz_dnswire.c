@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "fnguard/dnswire.h"
+#include "fuzz_holds.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,41 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FLAG_RA 0x0080
 #define FLAG_CD 0x0010
 
-/*
- * Checks one property: returns cond. A broken property aborts, so that
- * libFuzzer keeps the input; but when FNGUARD_FUZZ_IGNORE (a comma-separated
- * list) holds part of its message, it is reported once and fuzzing goes on,
- * to get past a known bug.
- */
-static bool
-holds(bool cond, const char *what)
-{
-	static const char *reported[32];
-	const char *ignore = getenv("FNGUARD_FUZZ_IGNORE"), *p, *end;
-	size_t i;
-
-	if (cond)
-		return true;
-	for (p = ignore; p != NULL && *p != '\0'; p = *end ? end + 1 : end) {
-		if ((end = strchr(p, ',')) == NULL)
-			end = p + strlen(p);
-		if (end > p && memmem(what, strlen(what), p,
-		    (size_t)(end - p)) != NULL)
-			break;
-	}
-	if (p == NULL || *p == '\0') {
-		fprintf(stderr, "%s: property broken: %s\n", TARGET, what);
-		abort();
-	}
-	for (i = 0; i < 32 && reported[i] != NULL && reported[i] != what; i++)
-		;
-	if (i < 32 && reported[i] == NULL) {
-		reported[i] = what;
-		fprintf(stderr, "%s: property broken (ignored): %s\n", TARGET,
-		    what);
-	}
-	return false;
-}
+/* A broken property aborts (fuzz_holds.c), unless FNGUARD_FUZZ_IGNORE
+ * names it. */
+#define holds(cond, what) fuzz_holds(TARGET, (cond), (what))
 
 static uint16_t
 get16(const uint8_t *p)
