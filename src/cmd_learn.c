@@ -79,7 +79,7 @@ strset_clear(struct strset *s)
 }
 
 struct seen {
-	struct strset functions, execs, names, wire_names, ips, resolved_ips;
+	struct strset functions, execs, names, wire_names, ips;
 	struct strset sources, paths;
 	bool ports_out[65536], ports_listen[65536];
 	bool any_connect, any_listen, any_miner, any_exec_other;
@@ -117,10 +117,12 @@ note_network(struct seen *s, const struct event *ev, bool resolved)
 
 	ipaddr_format(&ev->ip, ip, sizeof(ip));
 	s->any_connect = true;
-	if (ev->ip.family != 0)
-		strset_add(resolved ? &s->resolved_ips : &s->ips, ip);
-	else
+	/* An address an earlier answer returned is covered by
+	 * requireResolved; only the others are listed. */
+	if (ev->ip.family == 0)
 		s->connect_without_ip = true;
+	else if (!resolved)
+		strset_add(&s->ips, ip);
 	if (ev->port >= 0)
 		s->ports_out[ev->port] = true;
 	else
@@ -488,7 +490,6 @@ cmd_learn(int argc, char **argv)
 	strset_clear(&s->names);
 	strset_clear(&s->wire_names);
 	strset_clear(&s->ips);
-	strset_clear(&s->resolved_ips);
 	strset_clear(&s->sources);
 	strset_clear(&s->paths);
 	free(s);

@@ -40,6 +40,10 @@ void guard_set_policy(struct guard *, struct policy *pol);
 void guard_judge(struct guard *, struct event *ev, int64_t now_ms,
     struct verdict *out);
 
+/* Submits the audit record of a verdict that is not allow. */
+void guard_audit(struct guard *, const struct event *ev,
+    const struct verdict *v, int64_t now_ms);
+
 /* Evaluates without auditing or recording: may the act go ahead? */
 void guard_peek(const struct guard *, const struct event *ev,
     struct verdict *out);

@@ -63,21 +63,28 @@ guard_record(struct guard *g, const struct event *ev)
 }
 
 void
-guard_judge(struct guard *g, struct event *ev, int64_t now_ms,
-    struct verdict *v)
+guard_audit(struct guard *g, const struct event *ev, const struct verdict *v,
+    int64_t now_ms)
 {
 	struct audit_record rec;
 
+	if (v->verdict == VERDICT_ALLOW || g->audit == NULL)
+		return;
+	audit_record_from_verdict(&rec, &g->identity, ev, v);
+	audit_submit(g->audit, &rec, now_ms);
+}
+
+void
+guard_judge(struct guard *g, struct event *ev, int64_t now_ms,
+    struct verdict *v)
+{
 	if (ev->time_ms == 0)
 		ev->time_ms = now_ms;
 	if ((ev->kind == EVENT_CONNECT || ev->kind == EVENT_SENDTO) &&
 	    g->learned != NULL)
 		ev->resolved = ipmap_lookup(g->learned, &ev->ip, now_ms, NULL);
 	rules_eval_rule(g->rule, ev, v);
-	if (v->verdict != VERDICT_ALLOW && g->audit != NULL) {
-		audit_record_from_verdict(&rec, &g->identity, ev, v);
-		audit_submit(g->audit, &rec, now_ms);
-	}
+	guard_audit(g, ev, v, now_ms);
 	guard_record(g, ev);
 }
 

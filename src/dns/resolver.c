@@ -394,18 +394,6 @@ dns_event(struct event *ev, const struct dns_query *q, bool tcp,
 	guard_attribute(ev, found ? p : NULL);
 }
 
-static void
-audit_verdict(struct guard *g, const struct event *ev,
-    const struct verdict *v, int64_t now)
-{
-	struct audit_record rec;
-
-	if (v->verdict == VERDICT_ALLOW || g->audit == NULL)
-		return;
-	audit_record_from_verdict(&rec, &g->identity, ev, v);
-	audit_submit(g->audit, &rec, now);
-}
-
 static int
 denied_rcode(const struct verdict *v)
 {
@@ -587,7 +575,7 @@ handle_query(struct resolver *r, const uint8_t *msg, size_t len,
 		dns_event(&ev, &tmpl->q, tcp, &proc, found);
 		ev.time_ms = now;
 	}
-	audit_verdict(r->guard, &ev, &v, now);
+	guard_audit(r->guard, &ev, &v, now);
 	if (v.verdict == VERDICT_PREVENT) {
 		r->stats.denied++;
 		guard_record(r->guard, &ev);

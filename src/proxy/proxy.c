@@ -39,8 +39,6 @@
 #define REGISTRY_SLOTS 1024
 #define REGISTRY_TTL_MS 30000
 
-enum session_state { S_PEEK, S_CONNECTING, S_RELAY, S_SPLICE };
-
 #define SPLICE_PIPE (1024 * 1024)	/* pipe buffer per direction */
 #define SPLICE_CHUNK (1024 * 1024)
 
@@ -60,7 +58,6 @@ struct session {
 	struct bufferevent *client, *upstream;
 	struct sockaddr_storage peer, dst;
 	socklen_t peer_len, dst_len;
-	enum session_state state;
 	bool inbound;
 	size_t inbound_index;
 	bool client_eof, upstream_eof;
@@ -574,7 +571,6 @@ start_splice(struct session *s)
 
 	bufferevent_disable(s->client, EV_READ | EV_WRITE);
 	bufferevent_disable(s->upstream, EV_READ | EV_WRITE);
-	s->state = S_SPLICE;
 	s->last_active_ms = now_ms();
 	if (splice_dir_init(s, &s->up, cfd, ufd) == -1 ||
 	    splice_dir_init(s, &s->down, ufd, cfd) == -1) {
@@ -606,7 +602,6 @@ start_relay(struct session *s)
 {
 	const struct timeval *idle = &s->p->idle;
 
-	s->state = S_RELAY;
 	s->p->stats.relayed++;
 	bufferevent_setcb(s->client, relay_read_cb, relay_write_cb,
 	    relay_event_cb, s);
@@ -676,7 +671,6 @@ connect_upstream(struct session *s)
 		session_close(s, "out of memory", true);
 		return;
 	}
-	s->state = S_CONNECTING;
 	bufferevent_setcb(s->upstream, NULL, NULL, upstream_event_cb, s);
 	bufferevent_set_timeouts(s->upstream, NULL, &ct);
 	/* Keep what the client sends meanwhile, unread, in its buffer. */
@@ -785,7 +779,6 @@ start_peek(struct session *s)
 	struct timeval t = { s->p->cfg.peek_timeout_ms / 1000,
 	    (s->p->cfg.peek_timeout_ms % 1000) * 1000 };
 
-	s->state = S_PEEK;
 	s->peek_timer = evtimer_new(s->p->base, peek_timeout_cb, s);
 	if (s->peek_timer == NULL) {
 		session_close(s, "out of memory", true);
