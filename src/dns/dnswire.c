@@ -22,35 +22,6 @@
 #define FLAG_CD 0x0010
 #define EDNS_DO 0x8000
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* Do bytes [from, to) overlap a TTL that will be counted down? A name
  * made of such bytes would read differently once the answer is prepared. */
 static bool
@@ -181,9 +152,9 @@ skip_rr(const uint8_t *msg, size_t len, size_t *off, uint8_t *owner,
 	if (read_name_in(msg, len, off, owner, owner_len, true, ttls) == -1 ||
 	    *off + 10 > len)
 		return -1;
-	*type = get16(msg + *off);
+	*type = dnswire_get16(msg + *off);
 	*ttl_off = *off + 4;
-	*rdlen = get16(msg + *off + 8);
+	*rdlen = dnswire_get16(msg + *off + 8);
 	*rdata = *off + 10;
 	if (*rdata + *rdlen > len)
 		return -1;
@@ -217,10 +188,10 @@ parse_query_records(const uint8_t *msg, size_t len, struct dns_query *q,
 		if (i < records - additional || owner_len != 1 || q->edns)
 			return formerr(q, "misplaced or repeated OPT record");
 		q->edns = true;
-		q->udp_size = get16(msg + ttl_off - 2);
+		q->udp_size = dnswire_get16(msg + ttl_off - 2);
 		if (q->udp_size < 512)
 			q->udp_size = 512;
-		q->dnssec_ok = (get16(msg + ttl_off + 2) & EDNS_DO) != 0;
+		q->dnssec_ok = (dnswire_get16(msg + ttl_off + 2) & EDNS_DO) != 0;
 	}
 	return DNSWIRE_OK;
 }
@@ -235,16 +206,16 @@ dnswire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 	q->udp_size = 512;
 	if (len < DNS_HEADER_LEN)
 		return DNSWIRE_SHORT;
-	q->id = get16(msg);
-	q->flags = get16(msg + 2);
+	q->id = dnswire_get16(msg);
+	q->flags = dnswire_get16(msg + 2);
 	if (q->flags & FLAG_QR)
 		return DNSWIRE_RESPONSE;
 	if (((q->flags >> 11) & 0xf) != 0)
 		return DNSWIRE_NOTIMP;
-	qd = get16(msg + 4);
-	an = get16(msg + 6);
-	ns = get16(msg + 8);
-	ar = get16(msg + 10);
+	qd = dnswire_get16(msg + 4);
+	an = dnswire_get16(msg + 6);
+	ns = dnswire_get16(msg + 8);
+	ar = dnswire_get16(msg + 10);
 	/* RFC 9619: a query holds exactly one question. */
 	if (qd != 1)
 		return formerr(q, qd == 0 ? "no question" :
@@ -253,8 +224,8 @@ dnswire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 		return formerr(q, "malformed or compressed question name");
 	if (off + 4 > len)
 		return formerr(q, "truncated question");
-	q->qtype = get16(msg + off);
-	q->qclass = get16(msg + off + 2);
+	q->qtype = dnswire_get16(msg + off);
+	q->qclass = dnswire_get16(msg + off + 2);
 	q->question_end = off + 4;
 	dnswire_name_text(q->qname, q->qname_len, true, q->name,
 	    sizeof(q->name));
@@ -265,10 +236,10 @@ static size_t
 put_opt(uint8_t *p, uint16_t udp_size, bool dnssec_ok)
 {
 	p[0] = 0;			/* root owner */
-	put16(p + 1, DNS_TYPE_OPT);
-	put16(p + 3, udp_size);
-	put32(p + 5, dnssec_ok ? EDNS_DO : 0);
-	put16(p + 9, 0);		/* no options */
+	dnswire_put16(p + 1, DNS_TYPE_OPT);
+	dnswire_put16(p + 3, udp_size);
+	dnswire_put32(p + 5, dnssec_ok ? EDNS_DO : 0);
+	dnswire_put16(p + 9, 0);		/* no options */
 	return 11;
 }
 
@@ -285,12 +256,12 @@ dnswire_build_empty(const struct dns_query *q, const uint8_t *msg, int rcode,
 		return 0;
 	flags = (uint16_t)(FLAG_QR | FLAG_RA | (q->flags & (FLAG_RD | FLAG_CD)) |
 	    (rcode & 0xf));
-	put16(out, q->id);
-	put16(out + 2, flags);
-	put16(out + 4, qlen > 0 ? 1 : 0);
-	put16(out + 6, 0);
-	put16(out + 8, 0);
-	put16(out + 10, q->edns ? 1 : 0);
+	dnswire_put16(out, q->id);
+	dnswire_put16(out + 2, flags);
+	dnswire_put16(out + 4, qlen > 0 ? 1 : 0);
+	dnswire_put16(out + 6, 0);
+	dnswire_put16(out + 8, 0);
+	dnswire_put16(out + 10, q->edns ? 1 : 0);
 	memcpy(out + DNS_HEADER_LEN, msg + DNS_HEADER_LEN, qlen);
 	if (q->edns)
 		len += put_opt(out + len, 1232, q->dnssec_ok);
@@ -305,15 +276,15 @@ dnswire_build_query(const struct dns_query *q, uint16_t udp_size,
 
 	if (len > outsize)
 		return 0;
-	put16(out, 0);
-	put16(out + 2, q->flags & (FLAG_RD | FLAG_CD));
-	put16(out + 4, 1);
-	put16(out + 6, 0);
-	put16(out + 8, 0);
-	put16(out + 10, 1);
+	dnswire_put16(out, 0);
+	dnswire_put16(out + 2, q->flags & (FLAG_RD | FLAG_CD));
+	dnswire_put16(out + 4, 1);
+	dnswire_put16(out + 6, 0);
+	dnswire_put16(out + 8, 0);
+	dnswire_put16(out + 10, 1);
 	memcpy(out + DNS_HEADER_LEN, q->qname, q->qname_len);
-	put16(out + DNS_HEADER_LEN + q->qname_len, q->qtype);
-	put16(out + DNS_HEADER_LEN + q->qname_len + 2, q->qclass);
+	dnswire_put16(out + DNS_HEADER_LEN + q->qname_len, q->qtype);
+	dnswire_put16(out + DNS_HEADER_LEN + q->qname_len + 2, q->qclass);
 	put_opt(out + DNS_HEADER_LEN + q->qname_len + 4, udp_size,
 	    q->dnssec_ok);
 	return len;
@@ -428,7 +399,7 @@ negative_ttl(const uint8_t *msg, size_t len, const struct rr_ref *rr,
 	    read_name_in(msg, len, &off, name, &nlen, true, info) == -1 ||
 	    off + 20 > rr->rdata + rr->rdlen)
 		return;
-	minimum = get32(msg + off + 16);
+	minimum = dnswire_get32(msg + off + 16);
 	if (minimum < info->min_ttl)
 		info->min_ttl = minimum;
 }
@@ -440,13 +411,13 @@ check_question(const uint8_t *msg, size_t len, const struct dns_query *q,
 	uint8_t name[DNS_MAX_WIRE_NAME];
 	size_t nlen;
 
-	if (get16(msg + 4) != 1)
+	if (dnswire_get16(msg + 4) != 1)
 		return -1;
 	/* Uncompressed, as in our query: the client's question bytes will
 	 * be put in its place. */
 	if (read_name(msg, len, off, name, &nlen, false) == -1 ||
 	    *off + 4 > len || !name_equal(name, nlen, q->qname, q->qname_len) ||
-	    get16(msg + *off) != q->qtype || get16(msg + *off + 2) != q->qclass)
+	    dnswire_get16(msg + *off) != q->qtype || dnswire_get16(msg + *off + 2) != q->qclass)
 		return -1;
 	*off += 4;
 	return 0;
@@ -466,15 +437,15 @@ dnswire_inspect_answer(const uint8_t *msg, size_t len,
 	memset(&soa, 0, sizeof(soa));
 	if (len < DNS_HEADER_LEN || len > 65535)
 		return -1;
-	flags = get16(msg + 2);
+	flags = dnswire_get16(msg + 2);
 	if (!(flags & FLAG_QR))
 		return -1;
 	info->rcode = flags & 0xf;
 	info->truncated = (flags & FLAG_TC) != 0;
 	if (check_question(msg, len, q, &off) == -1)
 		return -1;
-	an = get16(msg + 6);
-	total = an + get16(msg + 8) + get16(msg + 10);
+	an = dnswire_get16(msg + 6);
+	total = an + dnswire_get16(msg + 8) + dnswire_get16(msg + 10);
 	for (i = 0; i < total; i++) {
 		start = off;
 		if (skip_rr(msg, len, &off, rr.owner, &rr.owner_len, &rr.type,
@@ -483,15 +454,15 @@ dnswire_inspect_answer(const uint8_t *msg, size_t len,
 		if (rr.type == DNS_TYPE_OPT) {
 			/* RFC 6891 6.1.1: one OPT, in the additional section
 			 * only; anything else is malformed. */
-			if (i < total - get16(msg + 10) || info->opt_len != 0)
+			if (i < total - dnswire_get16(msg + 10) || info->opt_len != 0)
 				return -1;
 			info->opt_off = start;
 			info->opt_len = off - start;
 			info->opt_index = (uint16_t)(i - (total -
-			    get16(msg + 10)));
+			    dnswire_get16(msg + 10)));
 			continue;
 		}
-		rr.ttl = get32(msg + ttl_off);
+		rr.ttl = dnswire_get32(msg + ttl_off);
 		note_ttl(info, ttl_off, rr.ttl);
 		if (i < an && n < MAX_ANSWER_RRS)
 			rrs[n++] = rr;
@@ -522,17 +493,17 @@ dnswire_prepare_answer(const uint8_t *stored, size_t len,
 	if (len > outsize || len < DNS_HEADER_LEN + qlen)
 		return 0;
 	memcpy(out, stored, len);
-	put16(out, q->id);
+	dnswire_put16(out, q->id);
 	/* We recurse for the client; we are not the zone's authority. */
-	put16(out + 2, (uint16_t)((get16(out + 2) | FLAG_RA) & ~FLAG_AA));
+	dnswire_put16(out + 2, (uint16_t)((dnswire_get16(out + 2) | FLAG_RA) & ~FLAG_AA));
 	/* The client's own question bytes, case included (RFC 5452 9,
 	 * "0x20"); same length since the names are equal. */
 	memcpy(out + DNS_HEADER_LEN, qmsg + DNS_HEADER_LEN, qlen);
 	for (i = 0; i < info->nttl; i++) {
 		size_t o = info->ttl_offsets[i];
-		uint32_t ttl = get32(out + o);
+		uint32_t ttl = dnswire_get32(out + o);
 
-		put32(out + o, ttl > elapsed ? ttl - elapsed : 0);
+		dnswire_put32(out + o, ttl > elapsed ? ttl - elapsed : 0);
 	}
 	/* RFC 6891 7: no OPT to a client that sent none. The message is cut
 	 * at the OPT: the additional records after it go too (they are
@@ -540,19 +511,19 @@ dnswire_prepare_answer(const uint8_t *stored, size_t len,
 	 * the cut can refer to what was cut. */
 	if (!q->edns && info->opt_len > 0 && info->opt_off < len) {
 		len = info->opt_off;
-		put16(out + 10, info->opt_index);
+		dnswire_put16(out + 10, info->opt_index);
 	}
 	if (len <= max_size)
 		return len;
 	/* Too big for the client over UDP: header and question, TC set
 	 * (RFC 1035 4.2.1); the client retries over TCP. */
 	len = DNS_HEADER_LEN + qlen;
-	put16(out + 2, (uint16_t)(get16(out + 2) | FLAG_TC));
-	put16(out + 6, 0);
-	put16(out + 8, 0);
-	put16(out + 10, 0);
+	dnswire_put16(out + 2, (uint16_t)(dnswire_get16(out + 2) | FLAG_TC));
+	dnswire_put16(out + 6, 0);
+	dnswire_put16(out + 8, 0);
+	dnswire_put16(out + 10, 0);
 	if (q->edns) {
-		put16(out + 10, 1);
+		dnswire_put16(out + 10, 1);
 		len += put_opt(out + len, 1232, q->dnssec_ok);
 	}
 	return len;

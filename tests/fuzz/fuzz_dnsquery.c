@@ -59,26 +59,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * names it. */
 #define holds(cond, what) fuzz_holds(TARGET, (cond), (what))
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* The seed policy (issue 3), parsed once and kept for the whole run. */
 static const char seed_policy[] =
     "{\"rules\":[{\"name\":\"allow-aws-only\",\"dns\":{\"effect\":"
@@ -137,9 +117,9 @@ check_unparsed(const uint8_t *data, struct dns_query *q, int rcode)
 	n = dnswire_build_empty(q, data, rcode, out, sizeof(out));
 	if (!holds(n >= DNS_HEADER_LEN, "no answer to a refused query"))
 		return;
-	holds(get16(out) == get16(data) && (get16(out + 2) & FLAG_QR) &&
-	    (get16(out + 2) & 0xf) == rcode && get16(out + 4) == 0 &&
-	    get16(out + 6) == 0 && get16(out + 8) == 0,
+	holds(dnswire_get16(out) == dnswire_get16(data) && (dnswire_get16(out + 2) & FLAG_QR) &&
+	    (dnswire_get16(out + 2) & 0xf) == rcode && dnswire_get16(out + 4) == 0 &&
+	    dnswire_get16(out + 6) == 0 && dnswire_get16(out + 8) == 0,
 	    "the answer to a refused query is not a header with its rcode");
 }
 
@@ -163,7 +143,7 @@ check_denied(const uint8_t *data, const struct dns_query *q,
 		return;
 	holds(dnswire_parse_query(out, n, &back) == DNSWIRE_RESPONSE,
 	    "the denied answer is not a response");
-	holds(get16(out) == q->id && memcmp(out + DNS_HEADER_LEN,
+	holds(dnswire_get16(out) == q->id && memcmp(out + DNS_HEADER_LEN,
 	    data + DNS_HEADER_LEN, qlen) == 0,
 	    "the denied answer does not echo the ID and question");
 	if (holds(dnswire_inspect_answer(out, n, q, &info) == 0,
@@ -184,11 +164,11 @@ synth_answer(const uint8_t *up, const struct dns_query *uq, size_t nrec,
 	size_t n = uq->question_end, i;
 
 	memcpy(ans, up, n);
-	put16(ans, 0x7777);
-	put16(ans + 2, (uint16_t)(get16(up + 2) | FLAG_QR | FLAG_RA));
-	put16(ans + 6, (uint16_t)nrec);
-	put16(ans + 8, 0);
-	put16(ans + 10, 1);
+	dnswire_put16(ans, 0x7777);
+	dnswire_put16(ans + 2, (uint16_t)(dnswire_get16(up + 2) | FLAG_QR | FLAG_RA));
+	dnswire_put16(ans + 6, (uint16_t)nrec);
+	dnswire_put16(ans + 8, 0);
+	dnswire_put16(ans + 10, 1);
 	for (i = 0; i < nrec; i++) {
 		static const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1,
 		    0, 0, 0, ANSWER_TTL, 0, 4, 192, 0, 2 };
@@ -258,22 +238,22 @@ check_served(const struct dnscache_entry *e, const struct dns_query *c,
 	if (!holds(n > 0 && n <= max,
 	    "a served answer is empty or longer than the client takes"))
 		return;
-	holds(get16(out) == c->id && get16(out + 4) == 1 &&
+	holds(dnswire_get16(out) == c->id && dnswire_get16(out + 4) == 1 &&
 	    memcmp(out + DNS_HEADER_LEN, cmsg + DNS_HEADER_LEN, qlen) == 0,
 	    "a served answer does not echo the client's ID and question");
-	holds((get16(out + 2) & FLAG_QR) && (get16(out + 2) & FLAG_RA) &&
-	    (get16(out + 2) & 0xf) == DNS_RCODE_NOERROR,
+	holds((dnswire_get16(out + 2) & FLAG_QR) && (dnswire_get16(out + 2) & FLAG_RA) &&
+	    (dnswire_get16(out + 2) & 0xf) == DNS_RCODE_NOERROR,
 	    "a served answer has the wrong flags");
-	holds(get16(out + 10) == (c->edns ? 1 : 0),
+	holds(dnswire_get16(out + 10) == (c->edns ? 1 : 0),
 	    "a served answer has an OPT though the client sent none, or "
 	    "none though it sent one");
 	if (full > max) {
 		holds(n == c->question_end + (c->edns ? 11 : 0) &&
-		    (get16(out + 2) & FLAG_TC) && get16(out + 6) == 0,
+		    (dnswire_get16(out + 2) & FLAG_TC) && dnswire_get16(out + 6) == 0,
 		    "a served answer too big for UDP is not cut with TC");
 		return;
 	}
-	holds(n == full && !(get16(out + 2) & FLAG_TC),
+	holds(n == full && !(dnswire_get16(out + 2) & FLAG_TC),
 	    "a served answer that fits was cut");
 	if (!holds(dnswire_inspect_answer(out, n, c, &again) == 0,
 	    "a served answer is no answer to the client's question"))
@@ -282,7 +262,7 @@ check_served(const struct dnscache_entry *e, const struct dns_query *c,
 	    again.naddrs == e->info.naddrs,
 	    "a served answer reads back wrong");
 	for (i = 0; i < again.nttl; i++)
-		holds(get32(out + again.ttl_offsets[i]) == left,
+		holds(dnswire_get32(out + again.ttl_offsets[i]) == left,
 		    "a served TTL was not counted down");
 	for (i = 0; i < again.naddrs; i++)
 		holds(memcmp(&again.addrs[i], &e->info.addrs[i],

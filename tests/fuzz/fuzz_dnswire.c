@@ -55,35 +55,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * names it. */
 #define holds(cond, what) fuzz_holds(TARGET, (cond), (what))
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static uint8_t
 lower(uint8_t c)
 {
@@ -243,11 +214,11 @@ check_build_empty(const struct dns_query *q, const uint8_t *msg, int rcode)
 		return;
 	holds(dnswire_parse_query(out, n, &back) == DNSWIRE_RESPONSE,
 	    "build_empty output is not a response");
-	holds(get16(out) == q->id, "build_empty output has another ID");
-	holds((get16(out + 2) & 0xf) == rcode && (get16(out + 2) & FLAG_RD) ==
+	holds(dnswire_get16(out) == q->id, "build_empty output has another ID");
+	holds((dnswire_get16(out + 2) & 0xf) == rcode && (dnswire_get16(out + 2) & FLAG_RD) ==
 	    (q->flags & FLAG_RD), "build_empty output has the wrong flags");
-	holds(get16(out + 4) == (qlen > 0 ? 1 : 0) && get16(out + 6) == 0 &&
-	    get16(out + 8) == 0 && get16(out + 10) == (q->edns ? 1 : 0),
+	holds(dnswire_get16(out + 4) == (qlen > 0 ? 1 : 0) && dnswire_get16(out + 6) == 0 &&
+	    dnswire_get16(out + 8) == 0 && dnswire_get16(out + 10) == (q->edns ? 1 : 0),
 	    "build_empty output has the wrong counts");
 	holds(memcmp(out + DNS_HEADER_LEN, msg + DNS_HEADER_LEN, qlen) == 0,
 	    "build_empty output does not echo the question");
@@ -263,7 +234,7 @@ check_build_empty(const struct dns_query *q, const uint8_t *msg, int rcode)
 static void
 check_query(const uint8_t *data, size_t size, const struct dns_query *q)
 {
-	holds(q->id == get16(data) && q->flags == get16(data + 2),
+	holds(q->id == dnswire_get16(data) && q->flags == dnswire_get16(data + 2),
 	    "query ID or flags differ from the header");
 	holds(wire_name_ok(q->qname, q->qname_len),
 	    "a parsed query name is not a wire name");
@@ -271,8 +242,8 @@ check_query(const uint8_t *data, size_t size, const struct dns_query *q)
 	    q->question_end <= size, "question_end is wrong");
 	holds(memcmp(data + DNS_HEADER_LEN, q->qname, q->qname_len) == 0,
 	    "the wire name is not the question's bytes");
-	holds(get16(data + q->question_end - 4) == q->qtype &&
-	    get16(data + q->question_end - 2) == q->qclass,
+	holds(dnswire_get16(data + q->question_end - 4) == q->qtype &&
+	    dnswire_get16(data + q->question_end - 2) == q->qclass,
 	    "qtype or qclass differ from the question");
 	holds(q->udp_size >= 512 && (q->edns || (q->udp_size == 512 &&
 	    !q->dnssec_ok)), "udp_size or DO without EDNS");
@@ -374,17 +345,17 @@ rewrite_keeps_meaning(const uint8_t *data, size_t size,
 	size_t i;
 
 	memcpy(copy, data, size);
-	put16(copy, q->id);
-	put16(copy + 2, (uint16_t)((get16(copy + 2) | FLAG_RA) & ~FLAG_AA));
+	dnswire_put16(copy, q->id);
+	dnswire_put16(copy + 2, (uint16_t)((dnswire_get16(copy + 2) | FLAG_RA) & ~FLAG_AA));
 	memcpy(copy + DNS_HEADER_LEN, qmsg + DNS_HEADER_LEN,
 	    q->question_end - DNS_HEADER_LEN);
 	for (i = 0; i < info->nttl; i++) {
-		ttl = get32(copy + info->ttl_offsets[i]);
-		put32(copy + info->ttl_offsets[i], ttl > elapsed ?
+		ttl = dnswire_get32(copy + info->ttl_offsets[i]);
+		dnswire_put32(copy + info->ttl_offsets[i], ttl > elapsed ?
 		    ttl - elapsed : 0);
 	}
 	if (full < size)
-		put16(copy + 10, info->opt_index);
+		dnswire_put16(copy + 10, info->opt_index);
 	return dnswire_inspect_answer(copy, full, q, &again) == 0 &&
 	    again.rcode == info->rcode && again.nttl == nttl &&
 	    same_addrs(&again, info);
@@ -414,16 +385,16 @@ check_prepare(const uint8_t *data, size_t size,
 	if (!holds(n > 0, "prepare_answer failed on an inspected answer"))
 		return;
 	holds(n <= max, "a prepared answer is longer than the client takes");
-	holds(get16(out) == q->id, "a prepared answer has another ID");
-	holds(get16(out + 4) == 1 && memcmp(out + DNS_HEADER_LEN, qmsg +
+	holds(dnswire_get16(out) == q->id, "a prepared answer has another ID");
+	holds(dnswire_get16(out + 4) == 1 && memcmp(out + DNS_HEADER_LEN, qmsg +
 	    DNS_HEADER_LEN, qlen) == 0,
 	    "a prepared answer does not echo the client's question");
 	if (n < full) {
 		/* cut: at most 282 bytes, and only when over max >= 512 */
 		holds(full > max &&
 		    n == DNS_HEADER_LEN + qlen + (q->edns ? 11 : 0) &&
-		    (get16(out + 2) & FLAG_TC) && get16(out + 6) == 0 &&
-		    get16(out + 8) == 0 && get16(out + 10) == (q->edns ? 1 : 0),
+		    (dnswire_get16(out + 2) & FLAG_TC) && dnswire_get16(out + 6) == 0 &&
+		    dnswire_get16(out + 8) == 0 && dnswire_get16(out + 10) == (q->edns ? 1 : 0),
 		    "a cut answer is not header, question and TC");
 		return;
 	}
@@ -533,7 +504,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_read_name(data, size, off);
 	/* and offsets the input names, as pointers would */
 	for (i = 0; i + 1 < size && i < 8; i += 2)
-		check_read_name(data, size, get16(data + i) % (size + 1));
+		check_read_name(data, size, dnswire_get16(data + i) % (size + 1));
 	check_answers(data, size);
 	return 0;
 }

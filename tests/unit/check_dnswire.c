@@ -23,19 +23,6 @@ struct msg {
 	size_t n;
 };
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 static void
 set16(uint8_t *p, uint16_t v)
 {
@@ -908,13 +895,13 @@ START_TEST(build_empty_echoes)
 	parse_ok(&m, &q);
 	n = dnswire_build_empty(&q, m.b, DNS_RCODE_NXDOMAIN, out, sizeof(out));
 	ck_assert_uint_eq(n, q.question_end);
-	ck_assert_uint_eq(get16(out), 0x1234);
-	ck_assert_uint_eq(get16(out + 2), F_QR | F_RD | F_RA |
+	ck_assert_uint_eq(dnswire_get16(out), 0x1234);
+	ck_assert_uint_eq(dnswire_get16(out + 2), F_QR | F_RD | F_RA |
 	    DNS_RCODE_NXDOMAIN);
-	ck_assert_uint_eq(get16(out + 4), 1);
-	ck_assert_uint_eq(get16(out + 6), 0);
-	ck_assert_uint_eq(get16(out + 8), 0);
-	ck_assert_uint_eq(get16(out + 10), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 4), 1);
+	ck_assert_uint_eq(dnswire_get16(out + 6), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 8), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 10), 0);
 	/* the question byte for byte, case included */
 	ck_assert_mem_eq(out + 12, m.b + 12, q.question_end - 12);
 
@@ -935,11 +922,11 @@ START_TEST(build_empty_echoes)
 	parse_ok(&m, &q);
 	n = dnswire_build_empty(&q, m.b, DNS_RCODE_REFUSED, out, sizeof(out));
 	ck_assert_uint_eq(n, q.question_end);
-	ck_assert_uint_eq(get16(out), 0xffff);
-	ck_assert_uint_eq(get16(out + 2), F_QR | F_RA | DNS_RCODE_REFUSED);
+	ck_assert_uint_eq(dnswire_get16(out), 0xffff);
+	ck_assert_uint_eq(dnswire_get16(out + 2), F_QR | F_RA | DNS_RCODE_REFUSED);
 	n = dnswire_build_empty(&q, m.b, DNS_RCODE_NOERROR, out, sizeof(out));
-	ck_assert_uint_eq(get16(out + 2), F_QR | F_RA);
-	ck_assert_uint_eq(get16(out + 6), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 2), F_QR | F_RA);
+	ck_assert_uint_eq(dnswire_get16(out + 6), 0);
 }
 END_TEST
 
@@ -954,26 +941,26 @@ START_TEST(build_empty_opt_iff_client_sent_one)
 	parse_ok(&m, &q);
 	n = dnswire_build_empty(&q, m.b, DNS_RCODE_NXDOMAIN, out, sizeof(out));
 	ck_assert_uint_eq(n, q.question_end + 11);
-	ck_assert_uint_eq(get16(out + 10), 1);
+	ck_assert_uint_eq(dnswire_get16(out + 10), 1);
 	ck_assert_mem_eq(out + 12, m.b + 12, q.question_end - 12);
 	ck_assert_uint_eq(out[q.question_end], 0);		/* root */
-	ck_assert_uint_eq(get16(out + q.question_end + 1), DNS_TYPE_OPT);
-	ck_assert_uint_ge(get16(out + q.question_end + 3), 512);
+	ck_assert_uint_eq(dnswire_get16(out + q.question_end + 1), DNS_TYPE_OPT);
+	ck_assert_uint_ge(dnswire_get16(out + q.question_end + 3), 512);
 	/* DO echoed (RFC 3225 3), no options */
-	ck_assert_uint_eq(get32(out + q.question_end + 5), EDNS_DO);
-	ck_assert_uint_eq(get16(out + q.question_end + 9), 0);
+	ck_assert_uint_eq(dnswire_get32(out + q.question_end + 5), EDNS_DO);
+	ck_assert_uint_eq(dnswire_get16(out + q.question_end + 9), 0);
 
 	client_query(&m, 0x0102, F_RD, "yahoo.com", DNS_TYPE_A, 1232, false);
 	parse_ok(&m, &q);
 	n = dnswire_build_empty(&q, m.b, DNS_RCODE_NXDOMAIN, out, sizeof(out));
 	ck_assert_uint_eq(n, q.question_end + 11);
-	ck_assert_uint_eq(get32(out + q.question_end + 5), 0);
+	ck_assert_uint_eq(dnswire_get32(out + q.question_end + 5), 0);
 
 	client_query(&m, 0x0102, F_RD, "yahoo.com", DNS_TYPE_A, 0, false);
 	parse_ok(&m, &q);
 	n = dnswire_build_empty(&q, m.b, DNS_RCODE_NXDOMAIN, out, sizeof(out));
 	ck_assert_uint_eq(n, q.question_end);
-	ck_assert_uint_eq(get16(out + 10), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 10), 0);
 }
 END_TEST
 
@@ -991,21 +978,21 @@ START_TEST(build_empty_header_only)
 	q.question_end = 0;
 	n = dnswire_build_empty(&q, m.b, DNS_RCODE_FORMERR, out, sizeof(out));
 	ck_assert_uint_eq(n, 12);
-	ck_assert_uint_eq(get16(out), 0x7777);
-	ck_assert_uint_eq(get16(out + 2), F_QR | F_RD | F_RA |
+	ck_assert_uint_eq(dnswire_get16(out), 0x7777);
+	ck_assert_uint_eq(dnswire_get16(out + 2), F_QR | F_RD | F_RA |
 	    DNS_RCODE_FORMERR);
-	ck_assert_uint_eq(get16(out + 4), 0);
-	ck_assert_uint_eq(get16(out + 6), 0);
-	ck_assert_uint_eq(get16(out + 8), 0);
-	ck_assert_uint_eq(get16(out + 10), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 4), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 6), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 8), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 10), 0);
 
 	/* a FORMERR found after the OPT was read: header and OPT */
 	bad_two_opts(&m);
 	ck_assert_int_eq(dnswire_parse_query(m.b, m.n, &q), DNSWIRE_FORMERR);
 	q.question_end = 0;
 	n = dnswire_build_empty(&q, m.b, DNS_RCODE_FORMERR, out, sizeof(out));
-	ck_assert_uint_eq(get16(out + 4), 0);
-	ck_assert_uint_eq(n, 12 + (size_t)get16(out + 10) * 11);
+	ck_assert_uint_eq(dnswire_get16(out + 4), 0);
+	ck_assert_uint_eq(n, 12 + (size_t)dnswire_get16(out + 10) * 11);
 }
 END_TEST
 
@@ -1054,10 +1041,10 @@ START_TEST(build_query_round_trip)
 	ck_assert(back.edns);
 	ck_assert_uint_eq(back.udp_size, 1232);
 	ck_assert(back.dnssec_ok);
-	ck_assert_uint_eq(get16(out + 4), 1);
-	ck_assert_uint_eq(get16(out + 6), 0);
-	ck_assert_uint_eq(get16(out + 8), 0);
-	ck_assert_uint_eq(get16(out + 10), 1);
+	ck_assert_uint_eq(dnswire_get16(out + 4), 1);
+	ck_assert_uint_eq(dnswire_get16(out + 6), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 8), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 10), 1);
 	ck_assert_uint_eq(back.question_end, 12 + 18 + 4);
 }
 END_TEST
@@ -1150,8 +1137,8 @@ START_TEST(inspect_positive)
 	ck_assert_uint_eq(info.nttl, 2);
 	ck_assert_uint_eq(info.ttl_offsets[0], 32 + 6);
 	ck_assert_uint_eq(info.ttl_offsets[1], 48 + 6);
-	ck_assert_uint_eq(get32(m.b + info.ttl_offsets[0]), 300);
-	ck_assert_uint_eq(get32(m.b + info.ttl_offsets[1]), 60);
+	ck_assert_uint_eq(dnswire_get32(m.b + info.ttl_offsets[0]), 300);
+	ck_assert_uint_eq(dnswire_get32(m.b + info.ttl_offsets[1]), 60);
 	ck_assert_uint_eq(info.opt_len, 0);
 	ck_assert_uint_eq(info.naddrs, 2);
 	assert_addr4(&info.addrs[0], 192, 0, 2, 11);
@@ -1537,14 +1524,14 @@ START_TEST(prepare_echo_and_countdown)
 	    512, out, sizeof(out));
 	/* no EDNS from the client: the OPT goes */
 	ck_assert_uint_eq(n, stored.n - 11);
-	ck_assert_uint_eq(get16(out), 0xabcd);
-	ck_assert_uint_eq(get16(out + 2), F_QR | F_RD | F_RA);
-	ck_assert_uint_eq(get16(out + 4), 1);
-	ck_assert_uint_eq(get16(out + 6), 1);
-	ck_assert_uint_eq(get16(out + 8), 0);
-	ck_assert_uint_eq(get16(out + 10), 0);
+	ck_assert_uint_eq(dnswire_get16(out), 0xabcd);
+	ck_assert_uint_eq(dnswire_get16(out + 2), F_QR | F_RD | F_RA);
+	ck_assert_uint_eq(dnswire_get16(out + 4), 1);
+	ck_assert_uint_eq(dnswire_get16(out + 6), 1);
+	ck_assert_uint_eq(dnswire_get16(out + 8), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 10), 0);
 	ck_assert_mem_eq(out + 12, cq.b + 12, q.question_end - 12);
-	ck_assert_uint_eq(get32(out + 38), 200);
+	ck_assert_uint_eq(dnswire_get32(out + 38), 200);
 	ck_assert_mem_eq(out + 44, "\xc0\x00\x02\x0b", 4);
 	/* what was stored is left as it was */
 	ck_assert_mem_eq(stored.b, copy.b, stored.n);
@@ -1580,9 +1567,9 @@ START_TEST(prepare_ttl_floor)
 		    cases[i].elapsed, &q, cq.b, 1232, out, sizeof(out));
 		/* EDNS client: the OPT stays */
 		ck_assert_uint_eq(n, stored.n);
-		ck_assert_uint_eq(get16(out + 10), 1);
-		ck_assert_msg(get32(out + 38) == cases[i].ttl,
-		    "elapsed %u: TTL %u", cases[i].elapsed, get32(out + 38));
+		ck_assert_uint_eq(dnswire_get16(out + 10), 1);
+		ck_assert_msg(dnswire_get32(out + 38) == cases[i].ttl,
+		    "elapsed %u: TTL %u", cases[i].elapsed, dnswire_get32(out + 38));
 	}
 }
 END_TEST
@@ -1618,14 +1605,14 @@ START_TEST(prepare_strip_opt_in_middle)
 	ck_assert_int_eq(dnswire_inspect_answer(out, n, &q, &again), 0);
 	ck_assert_uint_eq(again.opt_len, 0);
 	ck_assert_uint_eq(again.naddrs, 1);
-	ck_assert_uint_eq(get32(out + again.ttl_offsets[0]), 290);
+	ck_assert_uint_eq(dnswire_get32(out + again.ttl_offsets[0]), 290);
 	if (n == opt_at) {
-		ck_assert_uint_eq(get16(out + 10), 0);
+		ck_assert_uint_eq(dnswire_get16(out + 10), 0);
 		ck_assert_uint_eq(again.nttl, 1);
 	} else {
-		ck_assert_uint_eq(get16(out + 10), 1);
+		ck_assert_uint_eq(dnswire_get16(out + 10), 1);
 		ck_assert_uint_eq(again.nttl, 2);
-		ck_assert_uint_eq(get32(out + again.ttl_offsets[1]), 490);
+		ck_assert_uint_eq(dnswire_get32(out + again.ttl_offsets[1]), 490);
 	}
 }
 END_TEST
@@ -1662,7 +1649,7 @@ START_TEST(prepare_strip_opt_before_compressed_name)
 	ck_assert_uint_ne(n, 0);
 	ck_assert_msg(dnswire_inspect_answer(out, n, &q, &again) == 0,
 	    "a pointer to a name after the stripped OPT no longer reads "
-	    "(%zu bytes, ARCOUNT %u)", n, get16(out + 10));
+	    "(%zu bytes, ARCOUNT %u)", n, dnswire_get16(out + 10));
 	ck_assert_uint_eq(again.opt_len, 0);
 	/* the records after the OPT kept, or cut off with it */
 	ck_assert_msg(again.nttl == 3 || again.nttl == 1, "%zu TTLs",
@@ -1727,9 +1714,9 @@ START_TEST(prepare_two_opts)
 	    out, sizeof(out));
 	ck_assert_uint_ne(n, 0);
 	ck_assert_int_eq(dnswire_inspect_answer(out, n, &q, &again), 0);
-	ck_assert_msg(again.opt_len == 0 && get16(out + 10) == 0,
+	ck_assert_msg(again.opt_len == 0 && dnswire_get16(out + 10) == 0,
 	    "a client without EDNS got an OPT record (ARCOUNT %u)",
-	    get16(out + 10));
+	    dnswire_get16(out + 10));
 }
 END_TEST
 
@@ -1808,14 +1795,14 @@ START_TEST(prepare_truncates_for_udp)
 	n = dnswire_prepare_answer(stored.b, stored.n, &info, 0, &q, cq.b, 512,
 	    out, sizeof(out));
 	ck_assert_uint_eq(n, q.question_end);
-	ck_assert_uint_eq(get16(out), 0x5150);
-	ck_assert_uint_eq(get16(out + 2) & F_TC, F_TC);
-	ck_assert_uint_eq(get16(out + 2) & F_QR, F_QR);
-	ck_assert_uint_eq(get16(out + 2) & 0xf, DNS_RCODE_NOERROR);
-	ck_assert_uint_eq(get16(out + 4), 1);
-	ck_assert_uint_eq(get16(out + 6), 0);
-	ck_assert_uint_eq(get16(out + 8), 0);
-	ck_assert_uint_eq(get16(out + 10), 0);
+	ck_assert_uint_eq(dnswire_get16(out), 0x5150);
+	ck_assert_uint_eq(dnswire_get16(out + 2) & F_TC, F_TC);
+	ck_assert_uint_eq(dnswire_get16(out + 2) & F_QR, F_QR);
+	ck_assert_uint_eq(dnswire_get16(out + 2) & 0xf, DNS_RCODE_NOERROR);
+	ck_assert_uint_eq(dnswire_get16(out + 4), 1);
+	ck_assert_uint_eq(dnswire_get16(out + 6), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 8), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 10), 0);
 	ck_assert_mem_eq(out + 12, cq.b + 12, q.question_end - 12);
 
 	/* EDNS 1232: it fits, whole, OPT kept */
@@ -1825,10 +1812,10 @@ START_TEST(prepare_truncates_for_udp)
 	n = dnswire_prepare_answer(stored.b, stored.n, &info, 0, &q, cq.b,
 	    q.udp_size, out, sizeof(out));
 	ck_assert_uint_eq(n, stored.n);
-	ck_assert_uint_eq(get16(out), 0x5151);
-	ck_assert_uint_eq(get16(out + 2) & F_TC, 0);
-	ck_assert_uint_eq(get16(out + 6), 1);
-	ck_assert_uint_eq(get16(out + 10), 1);
+	ck_assert_uint_eq(dnswire_get16(out), 0x5151);
+	ck_assert_uint_eq(dnswire_get16(out + 2) & F_TC, 0);
+	ck_assert_uint_eq(dnswire_get16(out + 6), 1);
+	ck_assert_uint_eq(dnswire_get16(out + 10), 1);
 	ck_assert_mem_eq(out + q.question_end, stored.b + q.question_end,
 	    stored.n - q.question_end);
 
@@ -1839,10 +1826,10 @@ START_TEST(prepare_truncates_for_udp)
 	n = dnswire_prepare_answer(stored.b, stored.n, &info, 0, &q, cq.b,
 	    q.udp_size, out, sizeof(out));
 	ck_assert_uint_eq(n, q.question_end + 11);
-	ck_assert_uint_eq(get16(out + 2) & F_TC, F_TC);
-	ck_assert_uint_eq(get16(out + 6), 0);
-	ck_assert_uint_eq(get16(out + 10), 1);
-	ck_assert_uint_eq(get16(out + q.question_end + 1), DNS_TYPE_OPT);
+	ck_assert_uint_eq(dnswire_get16(out + 2) & F_TC, F_TC);
+	ck_assert_uint_eq(dnswire_get16(out + 6), 0);
+	ck_assert_uint_eq(dnswire_get16(out + 10), 1);
+	ck_assert_uint_eq(dnswire_get16(out + q.question_end + 1), DNS_TYPE_OPT);
 
 	/* TCP: no limit but the message's */
 	n = dnswire_prepare_answer(stored.b, stored.n, &info, 0, &q, cq.b,
@@ -1896,8 +1883,8 @@ START_TEST(prepare_opt_outside_additional)
 	ck_assert_uint_ne(n, 0);
 	ck_assert_msg(dnswire_inspect_answer(out, n, &q, &again) == 0,
 	    "accepted upstream answer prepared into an unreadable one "
-	    "(ANCOUNT %u NSCOUNT %u ARCOUNT %u, %zu bytes)", get16(out + 6),
-	    get16(out + 8), get16(out + 10), n);
+	    "(ANCOUNT %u NSCOUNT %u ARCOUNT %u, %zu bytes)", dnswire_get16(out + 6),
+	    dnswire_get16(out + 8), dnswire_get16(out + 10), n);
 }
 END_TEST
 
