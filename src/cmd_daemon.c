@@ -10,13 +10,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,10 +24,7 @@
 #include "fnguard/log.h"
 #include "fnguard/proxy.h"
 #include "fnguard/resolver.h"
-
-extern char **environ;
-
-#define MAX_AUDIT 8
+#include "service.h"
 
 static const char daemon_usage[] =
     "usage: fnguard daemon [--policy FILE] [--policy-pubkey KEY]\n"
@@ -58,26 +53,18 @@ static const char daemon_usage[] =
     "is refused and the running one stays.\n";
 
 struct daemon_opts {
-	const char *policy_path, *keyfile, *record_path;
-	const char *audit[MAX_AUDIT];
-	size_t naudit;
-	const char *function, *region, *provider, *account, *runtime;
-	const char *labels[IDENTITY_MAX_LABELS];
-	size_t nlabels;
+	struct service_opts so;
 	struct resolver_config rc;
 	struct proxy_config pc;
 	bool proxy_off;
-	int verbose;
 };
 
 struct daemon {
 	struct daemon_opts *o;
-	struct guard guard;
+	struct service svc;
 	struct event_base *base;
 	struct resolver *resolver;
 	struct proxy *proxy;
-	struct stat policy_stat;
-	bool have_stat;
 };
 
 static void
@@ -148,19 +135,10 @@ static void
 parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 {
 	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "policy-pubkey", required_argument, NULL, 'k' },
+		SERVICE_LONG_OPTIONS,
 		{ "dns-listen", required_argument, NULL, 'l' },
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "cache-size", required_argument, NULL, 'c' },
-		{ "audit", required_argument, NULL, 'a' },
-		{ "record", required_argument, NULL, 'r' },
-		{ "function", required_argument, NULL, 'F' },
-		{ "region", required_argument, NULL, 'R' },
-		{ "provider", required_argument, NULL, 'P' },
-		{ "account", required_argument, NULL, 'A' },
-		{ "runtime", required_argument, NULL, 'T' },
-		{ "label", required_argument, NULL, 'L' },
 		{ "proxy-listen", required_argument, NULL, 'x' },
 		{ "inbound", required_argument, NULL, 'i' },
 		{ "mark", required_argument, NULL, 'm' },
@@ -176,18 +154,12 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:hv", opts, NULL)) != -1) {
+		if (service_option("daemon", &o->so, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'p': o->policy_path = optarg; break;
-		case 'k': o->keyfile = optarg; break;
 		case 'l': add_listen(o, optarg); break;
 		case 'u': add_upstream(o, optarg); break;
-		case 'r': o->record_path = optarg; break;
-		case 'F': o->function = optarg; break;
-		case 'R': o->region = optarg; break;
-		case 'P': o->provider = optarg; break;
-		case 'A': o->account = optarg; break;
-		case 'T': o->runtime = optarg; break;
-		case 'v': o->verbose = 1; break;
+		case 'v': o->so.verbose = 1; break;
 		case 'x': add_proxy_listen(o, optarg); break;
 		case 'S': o->pc.splice = false; break;
 		case 'i': add_inbound(o, optarg); break;
@@ -204,17 +176,6 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 			if (errno != 0 || *end != '\0' || o->rc.cache_bytes < 4096)
 				cli_usage("daemon", "--cache-size takes bytes, at "
 				    "least 4096");
-			break;
-		case 'a':
-			if (o->naudit == MAX_AUDIT)
-				cli_usage("daemon", "at most %d --audit", MAX_AUDIT);
-			o->audit[o->naudit++] = optarg;
-			break;
-		case 'L':
-			if (strchr(optarg, ':') == NULL ||
-			    o->nlabels == IDENTITY_MAX_LABELS)
-				cli_usage("daemon", "--label takes KEY:VALUE");
-			o->labels[o->nlabels++] = optarg;
 			break;
 		case 'h':
 			fputs(daemon_usage, stdout);
@@ -234,127 +195,17 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 }
 
 static void
-reload_policy(struct daemon *d, const char *why)
-{
-	struct policy_source src;
-	struct policy *pol;
-	bool failed;
-
-	if (d->o->policy_path == NULL)
-		return;
-	pol = cli_load_policy("daemon", d->o->policy_path, d->o->keyfile,
-	    d->guard.audit, NULL, 0, true, &d->guard.identity, &src, &failed);
-	if (failed) {
-		log_warnx("policy %s: reload (%s) refused; the running policy "
-		    "stays", d->o->policy_path, why);
-		return;
-	}
-	guard_set_policy(&d->guard, pol);
-	malloc_trim(0);		/* the parser's JSON tree is gone */
-	log_info("policy %s: reloaded (%s): %zu rules, rule %s applies",
-	    d->o->policy_path, why, pol->nrules, d->guard.rule != NULL ?
-	    d->guard.rule->name : "(none)");
-}
-
-static bool
-policy_changed(struct daemon *d)
-{
-	struct stat st;
-
-	if (d->o->policy_path == NULL || stat(d->o->policy_path, &st) == -1)
-		return false;
-	if (d->have_stat && st.st_mtim.tv_sec == d->policy_stat.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == d->policy_stat.st_mtim.tv_nsec &&
-	    st.st_size == d->policy_stat.st_size &&
-	    st.st_ino == d->policy_stat.st_ino)
-		return false;
-	d->policy_stat = st;
-	d->have_stat = true;
-	return true;
-}
-
-static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-
-	(void)fd;
-	(void)what;
-	audit_tick(d->guard.audit, cli_now_ms(), false);
-	audit_flush(d->guard.audit);
-	if (d->guard.record != NULL)
-		fflush(d->guard.record);
-	if (policy_changed(d))
-		reload_policy(d, "file changed");
-}
-
-static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 
 	(void)what;
 	if (sig == SIGHUP) {
-		reload_policy(d, "SIGHUP");
+		service_reload(&d->svc, "SIGHUP");
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
 	event_base_loopbreak(d->base);
-}
-
-/* Everything but the policy: the big tables are made while the heap is
- * still small, so they come from fresh zero pages that cost memory only
- * as they fill, not from the space the policy parser leaves behind. */
-static int
-setup_guard(struct daemon *d)
-{
-	struct daemon_opts *o = d->o;
-	size_t i;
-
-	identity_from_env(&d->guard.identity, environ);
-	identity_override(&d->guard.identity, o->function, o->region,
-	    o->provider, o->account, o->runtime);
-	for (i = 0; i < o->nlabels; i++)
-		identity_add_label(&d->guard.identity, o->labels[i]);
-	if ((d->guard.audit = audit_new(NULL)) == NULL)
-		return -1;
-	for (i = 0; i < o->naudit; i++)
-		if (audit_add_sink(d->guard.audit, o->audit[i]) == -1) {
-			log_warn("--audit %s", o->audit[i]);
-			return -1;
-		}
-	if (o->naudit == 0)
-		audit_add_sink(d->guard.audit, "-");
-	d->guard.learned = ipmap_new(IPMAP_DEFAULT_MAX, IPMAP_DEFAULT_PER_NAME,
-	    IPMAP_DEFAULT_GRACE_S);
-	d->guard.procs = procfinder_new(50);
-	if (o->record_path != NULL &&
-	    (d->guard.record = fopen(o->record_path, "a")) == NULL) {
-		log_warn("--record %s", o->record_path);
-		return -1;
-	}
-	return d->guard.learned != NULL && d->guard.procs != NULL ? 0 : -1;
-}
-
-static int
-load_first_policy(struct daemon *d)
-{
-	struct daemon_opts *o = d->o;
-	struct policy_source src;
-	struct policy *pol;
-	bool failed;
-
-	pol = cli_load_policy("daemon", o->policy_path, o->keyfile,
-	    d->guard.audit, NULL, 0, true, &d->guard.identity, &src, &failed);
-	if (failed)
-		return -1;
-	if (src.name == NULL)
-		log_warnx("no policy (--policy or TW_POLICY): everything is "
-		    "allowed");
-	guard_set_policy(&d->guard, pol);
-	malloc_trim(0);		/* the parser's JSON tree is gone */
-	policy_changed(d);
-	return 0;
 }
 
 /* Proxied sessions need up to six descriptors each (two sockets, two
@@ -385,35 +236,34 @@ cmd_daemon(int argc, char **argv)
 {
 	struct daemon_opts o;
 	struct daemon d;
-	struct event *tick, *sigs[4];
-	const struct timeval second = { 1, 0 };
+	struct event *sigs[4];
 	static const int signals[] = { SIGHUP, SIGINT, SIGTERM };
 	size_t i;
 	int rc = EXIT_FOUND;
 
 	parse_daemon_opts(argc, argv, &o);
-	log_init(o.verbose);
+	log_init(o.so.verbose);
 	memset(&d, 0, sizeof(d));
 	d.o = &o;
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(&o);
-	if (setup_guard(&d) == -1)
+	if (service_setup(&d.svc, "daemon", &o.so) == -1)
 		goto done;
 	if (o.rc.nupstreams == 0)
 		o.rc.nupstreams = resolver_read_resolv_conf("/etc/resolv.conf",
 		    o.rc.upstream, RESOLVER_MAX_UPSTREAMS);
 	if ((d.base = event_base_new()) == NULL)
 		goto done;
-	if ((d.resolver = resolver_new(d.base, &o.rc, &d.guard)) == NULL)
+	if ((d.resolver = resolver_new(d.base, &o.rc, &d.svc.guard)) == NULL)
 		goto done;
-	if (load_first_policy(&d) == -1)
+	if (service_load_policy(&d.svc) == -1)
 		goto done;
 	/* After the policy: fronting a port is checked against it. */
 	if ((o.pc.nlisten > 0 || o.pc.ninbound > 0) &&
-	    (d.proxy = proxy_new(d.base, &o.pc, &d.guard)) == NULL)
+	    (d.proxy = proxy_new(d.base, &o.pc, &d.svc.guard)) == NULL)
 		goto done;
-	tick = event_new(d.base, -1, EV_PERSIST, tick_cb, &d);
-	event_add(tick, &second);
+	if (service_start(&d.svc, d.base) == -1)
+		goto done;
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(d.base, signals[i], signal_cb, &d);
 		event_add(sigs[i], NULL);
@@ -422,13 +272,12 @@ cmd_daemon(int argc, char **argv)
 	event_base_dispatch(d.base);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
-	event_free(tick);
 	rc = EXIT_OK;
 done:
 	proxy_free(d.proxy);
 	resolver_free(d.resolver);
+	service_clear(&d.svc);
 	if (d.base != NULL)
 		event_base_free(d.base);
-	guard_clear(&d.guard);
 	return rc;
 }

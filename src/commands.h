@@ -7,5 +7,6 @@ int cmd_replay(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

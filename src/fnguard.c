@@ -18,6 +18,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "run", cmd_run, "run a command under the policy (the launcher)" },
 	{ "check", cmd_check, "lint a policy" },
 	{ "replay", cmd_replay, "test a policy against recorded activity" },
 	{ "learn", cmd_learn, "turn recorded activity into a least-privilege "

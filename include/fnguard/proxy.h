@@ -63,6 +63,11 @@ void proxy_free(struct proxy *);
 int proxy_register(struct proxy *, const struct sockaddr_storage *client,
     const struct sockaddr_storage *dst);
 
+/* Where outbound listener i (in --proxy-listen order) is bound: with port
+ * 0 in the configuration, the port the kernel chose. Returns 0 or -1. */
+int proxy_listen_addr(const struct proxy *, size_t i,
+    struct sockaddr_storage *out);
+
 void proxy_stats(const struct proxy *, struct proxy_stats *);
 
 #endif

@@ -1041,3 +1041,16 @@ proxy_stats(const struct proxy *p, struct proxy_stats *out)
 {
 	*out = p->stats;
 }
+
+int
+proxy_listen_addr(const struct proxy *p, size_t i, struct sockaddr_storage *out)
+{
+	socklen_t len = sizeof(*out);
+
+	if (i >= p->nlisteners || p->listeners[i].inbound) {
+		errno = ENOENT;
+		return -1;
+	}
+	return getsockname(evconnlistener_get_fd(p->listeners[i].l),
+	    (struct sockaddr *)out, &len);
+}

@@ -1,0 +1,303 @@
+/*
+ * fnguard run [--policy FILE] [--audit DEST]... [--record FILE] [identity
+ *             flags] [--upstream ADDR[:PORT]]... [--dns-listen ADDR] -- CMD ...
+ *
+ * The launcher: CMD runs as a traced process tree under the policy, with
+ * the resolver and the proxy in the same event base as the tracer. The
+ * resolver listens on port 53 of a loopback address of its own, and
+ * tracees read a resolv.conf naming it in place of /etc/resolv.conf, so
+ * glibc and musl accept its answers as coming from their nameserver; DNS
+ * sent to any other nameserver is redirected to it too.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "commands.h"
+#include "fnguard/cli.h"
+#include "fnguard/log.h"
+#include "fnguard/proxy.h"
+#include "fnguard/resolver.h"
+#include "fnguard/tracer.h"
+#include "service.h"
+
+static const char run_usage[] =
+    "usage: fnguard run [--policy FILE] [--policy-pubkey KEY] [--audit "
+    "DEST]...\n"
+    "                   [--record FILE] [--function NAME] [--region R]\n"
+    "                   [--provider P] [--account A] [--runtime R]\n"
+    "                   [--label KEY:VALUE]... [--upstream ADDR[:PORT]]...\n"
+    "                   [--dns-listen ADDR] [-v] -- CMD [ARG]...\n"
+    "Runs CMD and every process it starts under the policy: execs,\n"
+    "files, connections, listening ports and DNS are checked; what the\n"
+    "policy denies fails with EACCES (or EPERM) and is audited.\n"
+    "  --audit DEST        - (stderr, default) or a file; may repeat\n"
+    "  --record FILE       append every observed act as an event\n"
+    "  --upstream ADDR     nameserver for the embedded resolver (default:\n"
+    "                      those of /etc/resolv.conf); may repeat\n"
+    "  --dns-listen ADDR   loopback address for the embedded resolver\n"
+    "                      (port 53; default 127.53.X.Y chosen per run)\n"
+    "CMD's exit status is fnguard's (128+N when a signal N ended it).\n";
+
+struct run_opts {
+	struct service_opts so;
+	struct resolver_config rc;
+	const char *dns_listen;
+	char **argv;
+};
+
+static void
+parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		SERVICE_LONG_OPTIONS,
+		{ "upstream", required_argument, NULL, 'u' },
+		{ "dns-listen", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	socklen_t len;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:hv", opts, NULL)) != -1) {
+		if (service_option("run", &o->so, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'v':
+			o->so.verbose = 1;
+			break;
+		case 'l':
+			o->dns_listen = optarg;
+			break;
+		case 'u':
+			if (o->rc.nupstreams == RESOLVER_MAX_UPSTREAMS)
+				cli_usage("run", "at most %d --upstream",
+				    RESOLVER_MAX_UPSTREAMS);
+			if (resolver_parse_addr(optarg, 53,
+			    &o->rc.upstream[o->rc.nupstreams], &len) == -1)
+				cli_usage("run", "--upstream %s: expected "
+				    "ADDR[:PORT]", optarg);
+			o->rc.nupstreams++;
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			exit(EXIT_OK);
+		default:
+			cli_bad_option("run", ch, argv);
+		}
+	}
+	if (optind == argc)
+		cli_usage("run", "no command given (fnguard run [OPTIONS] -- "
+		    "CMD [ARG]...)");
+	o->argv = argv + optind;
+}
+
+struct run {
+	struct run_opts *o;
+	struct service svc;
+	struct event_base *base;
+	struct resolver *resolver;
+	struct proxy *proxy;
+	struct tracer *tracer;
+	char dir[64], resolv_conf[96];
+};
+
+static bool
+on(enum effect e)
+{
+	return e != EFFECT_DISABLE;
+}
+
+/*
+ * The embedded resolver on port 53 of a loopback address of this run's
+ * own (127.53.X.Y from the pid, the next ones when taken), or of
+ * --dns-listen. Returns 0, or -1 when it cannot listen.
+ */
+static int
+start_resolver(struct run *r, struct tracer_config *tc)
+{
+	struct resolver_config *rc = &r->o->rc;
+	char text[64];
+	unsigned i;
+	pid_t pid = getpid();
+
+	if (rc->nupstreams == 0)
+		rc->nupstreams = resolver_read_resolv_conf("/etc/resolv.conf",
+		    rc->upstream, RESOLVER_MAX_UPSTREAMS);
+	for (i = 0; i < 8; i++) {
+		if (r->o->dns_listen != NULL)
+			snprintf(text, sizeof(text), "%s", r->o->dns_listen);
+		else
+			snprintf(text, sizeof(text), "127.53.%u.%u:53",
+			    ((unsigned)pid >> 8) & 0xff,
+			    ((unsigned)pid + i) & 0xff);
+		rc->nlisten = 1;
+		if (resolver_parse_addr(text, 53, &rc->listen[0],
+		    &rc->listen_len[0]) == -1)
+			cli_usage("run", "--dns-listen %s: expected an address",
+			    text);
+		if ((r->resolver = resolver_new(r->base, rc,
+		    &r->svc.guard)) != NULL)
+			break;
+		if (r->o->dns_listen != NULL)
+			return -1;
+	}
+	if (r->resolver == NULL)
+		return -1;
+	tc->dns = rc->listen[0];
+	tc->dns_len = rc->listen_len[0];
+	return 0;
+}
+
+/* A resolv.conf naming the resolver, with the system's other lines. */
+static int
+write_resolv_conf(struct run *r, const struct sockaddr_storage *dns)
+{
+	char addr[INET6_ADDRSTRLEN], line[512];
+	FILE *in, *out;
+	const void *a = dns->ss_family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)dns)->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)dns)->sin6_addr;
+
+	inet_ntop(dns->ss_family, a, addr, sizeof(addr));
+	snprintf(r->dir, sizeof(r->dir), "/tmp/fnguard-run.XXXXXX");
+	if (mkdtemp(r->dir) == NULL) {
+		r->dir[0] = '\0';
+		return -1;
+	}
+	chmod(r->dir, 0755);	/* tracees may change user */
+	snprintf(r->resolv_conf, sizeof(r->resolv_conf), "%s/resolv.conf",
+	    r->dir);
+	if ((out = fopen(r->resolv_conf, "w")) == NULL)
+		return -1;
+	fprintf(out, "# fnguard run: the embedded resolver\nnameserver %s\n",
+	    addr);
+	if ((in = fopen("/etc/resolv.conf", "r")) != NULL) {
+		while (fgets(line, sizeof(line), in) != NULL)
+			if (strncmp(line, "nameserver", 10) != 0)
+				fputs(line, out);
+		fclose(in);
+	}
+	if (fclose(out) != 0)
+		return -1;
+	chmod(r->resolv_conf, 0644);
+	return 0;
+}
+
+/* The proxy, for TCP whose first bytes the rule looks at: on ephemeral
+ * loopback ports, v4 and v6. */
+static int
+start_proxy(struct run *r, struct tracer_config *tc)
+{
+	struct proxy_config pc;
+	size_t i;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.splice = true;
+	resolver_parse_addr("127.0.0.1", 0, &pc.listen[0], &pc.listen_len[0]);
+	resolver_parse_addr("::1", 0, &pc.listen[1], &pc.listen_len[1]);
+	pc.nlisten = 2;
+	if ((r->proxy = proxy_new(r->base, &pc, &r->svc.guard)) == NULL) {
+		/* No IPv6 loopback: IPv4 only. */
+		pc.nlisten = 1;
+		if ((r->proxy = proxy_new(r->base, &pc, &r->svc.guard)) == NULL)
+			return -1;
+	}
+	tc->proxy = r->proxy;
+	for (i = 0; i < pc.nlisten; i++)
+		if (proxy_listen_addr(r->proxy, i, &tc->proxy_addr[i]) == -1)
+			return -1;
+	return 0;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	struct run r;
+	struct tracer_config tc;
+	const struct rule *rule;
+	bool dns_on;
+	int rc = EXIT_FOUND;
+
+	parse_run_opts(argc, argv, &o);
+	log_init(o.so.verbose);
+	memset(&r, 0, sizeof(r));
+	memset(&tc, 0, sizeof(tc));
+	r.o = &o;
+	signal(SIGPIPE, SIG_IGN);
+	if (!seccomp_supported()) {
+		log_warnx("run: this kernel has no seccomp filters");
+		return EXIT_FOUND;
+	}
+	if (service_setup(&r.svc, "run", &o.so) == -1)
+		goto done;
+	if ((r.base = event_base_new()) == NULL)
+		goto done;
+	if (service_load_policy(&r.svc) == -1)
+		goto done;
+	rule = r.svc.guard.rule;
+	dns_on = rule != NULL && on(rule->dns.effect);
+	tc.argv = o.argv;
+	tc.plan.exec = true;
+	tc.plan.files = (rule != NULL && on(rule->filesystem.effect)) ||
+	    o.so.record_path != NULL;
+	tc.plan.net = (rule != NULL && (on(rule->network.effect) || dns_on)) ||
+	    o.so.record_path != NULL;
+	tc.plan.io_uring = !tc.plan.files && !tc.plan.net;
+	if (tc.plan.net) {
+		if (start_resolver(&r, &tc) == -1) {
+			if (dns_on || o.dns_listen != NULL) {
+				log_warnx("run: the resolver cannot listen on "
+				    "port 53 of a loopback address (root or "
+				    "CAP_NET_BIND_SERVICE is needed)");
+				goto done;
+			}
+			log_warnx("run: no embedded resolver: DNS is judged "
+			    "as plain traffic");
+		} else if (write_resolv_conf(&r, &tc.dns) == -1) {
+			log_warn("run: resolv.conf");
+			goto done;
+		} else
+			tc.resolv_conf = r.resolv_conf;
+		if (rule != NULL && rules_needs_payload(rule) &&
+		    start_proxy(&r, &tc) == -1) {
+			log_warnx("run: the proxy cannot listen");
+			goto done;
+		}
+	}
+	if ((r.tracer = tracer_new(r.base, &tc, &r.svc.guard)) == NULL)
+		goto done;
+	if (service_start(&r.svc, r.base) == -1)
+		goto done;
+	if (tracer_spawn(r.tracer) == -1)
+		goto done;
+	event_base_dispatch(r.base);
+	if (tracer_done(r.tracer))
+		rc = tracer_exit_code(r.tracer);
+done:
+	tracer_free(r.tracer);
+	proxy_free(r.proxy);
+	resolver_free(r.resolver);
+	service_clear(&r.svc);
+	if (r.base != NULL)
+		event_base_free(r.base);
+	if (r.resolv_conf[0] != '\0')
+		unlink(r.resolv_conf);
+	if (r.dir[0] != '\0')
+		rmdir(r.dir);
+	return rc;
+}

@@ -1,0 +1,298 @@
+/* tmem — see include/fnguard/tmem.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fnguard/tmem.h"
+
+#define PAGE 4096u
+#define MAX_LINKS 40
+
+/* process_vm_readv(2) where the kernel has it, /proc/PID/mem otherwise. */
+static int
+mem_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (len == 0)
+		return 0;
+	n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0) :
+	    process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n == (ssize_t)len)
+		return 0;
+	if (n >= 0 || (errno != ENOSYS && errno != EPERM)) {
+		errno = EFAULT;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/mem", (long)pid);
+	if ((fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC)) == -1)
+		return -1;
+	n = write ? pwrite(fd, buf, len, (off_t)addr) :
+	    pread(fd, buf, len, (off_t)addr);
+	close(fd);
+	if (n != (ssize_t)len) {
+		errno = EFAULT;
+		return -1;
+	}
+	return 0;
+}
+
+int
+tmem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	return mem_io(pid, addr, buf, len, false);
+}
+
+int
+tmem_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	return mem_io(pid, addr, (void *)(uintptr_t)buf, len, true);
+}
+
+ssize_t
+tmem_read_str(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+	size_t got = 0, chunk;
+	char *nul;
+
+	if (size == 0 || addr == 0) {
+		errno = EFAULT;
+		return -1;
+	}
+	/* Page by page: a string may end just before an unmapped page. */
+	while (got < size - 1) {
+		chunk = PAGE - (size_t)((addr + got) % PAGE);
+		if (chunk > size - 1 - got)
+			chunk = size - 1 - got;
+		if (tmem_read(pid, addr + got, buf + got, chunk) == -1)
+			return -1;
+		if ((nul = memchr(buf + got, '\0', chunk)) != NULL)
+			return nul - buf;
+		got += chunk;
+	}
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+int
+tmem_read_argv(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+	char arg[PAGE];
+	uint64_t ptr;
+	size_t used = 0, i, n;
+	ssize_t len;
+
+	if (size < 4) {
+		errno = EINVAL;
+		return -1;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < 4096; i++) {
+		if (tmem_read(pid, addr + i * 8, &ptr, sizeof(ptr)) == -1)
+			return -1;
+		if (ptr == 0)
+			return 0;
+		len = tmem_read_str(pid, ptr, arg, sizeof(arg));
+		if (len == -1 && errno != ENAMETOOLONG)
+			return -1;
+		if (len == -1)
+			len = (ssize_t)strlen(arg);
+		n = (size_t)len + (used > 0);
+		if (used + n >= size - 3) {
+			/* Cut: what fits, then "...". */
+			n = size - 4 - used;
+			if (used > 0 && n > 0) {
+				buf[used++] = ' ';
+				n--;
+			}
+			memcpy(buf + used, arg, n);
+			memcpy(buf + used + n, "...", 4);
+			return 0;
+		}
+		if (used > 0)
+			buf[used++] = ' ';
+		memcpy(buf + used, arg, (size_t)len);
+		used += (size_t)len;
+		buf[used] = '\0';
+	}
+	return 0;
+}
+
+int
+pathres_fd(pid_t pid, int fd, char *out, size_t outlen)
+{
+	char link[64];
+	ssize_t n;
+
+	if (fd == AT_FDCWD)
+		snprintf(link, sizeof(link), "/proc/%ld/cwd", (long)pid);
+	else
+		snprintf(link, sizeof(link), "/proc/%ld/fd/%d", (long)pid, fd);
+	n = readlink(link, out, outlen);
+	if (n == -1)
+		return -1;
+	if ((size_t)n >= outlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Appends "/" comp (clen bytes) to res (rlen bytes). */
+static int
+append(char *res, size_t *rlen, size_t cap, const char *comp, size_t clen)
+{
+	if (*rlen + 1 + clen >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	res[(*rlen)++] = '/';
+	memcpy(res + *rlen, comp, clen);
+	*rlen += clen;
+	res[*rlen] = '\0';
+	return 0;
+}
+
+/* Is res /proc/N/fd/M, /proc/N/cwd, /proc/N/root or /proc/N/exe (whose
+ * links may name something that is not a path: "pipe:[12]")? */
+static bool
+proc_magic(const char *res)
+{
+	const char *p;
+
+	if (strncmp(res, "/proc/", 6) != 0)
+		return false;
+	for (p = res + 6; *p >= '0' && *p <= '9'; p++)
+		;
+	return p > res + 6 && (strncmp(p, "/fd/", 4) == 0 ||
+	    strcmp(p, "/cwd") == 0 || strcmp(p, "/root") == 0 ||
+	    strcmp(p, "/exe") == 0);
+}
+
+int
+pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
+    enum pathres_last last, bool empty_path, char *out, size_t outlen)
+{
+	char res[PATH_MAX], work[2 * PATH_MAX], next[2 * PATH_MAX];
+	char target[PATH_MAX], self[64];
+	size_t rlen = 0, wpos = 0, clen;
+	const char *comp;
+	struct stat st;
+	int links = 0;
+	ssize_t n;
+	bool is_last;
+
+	if (path[0] == '\0') {
+		if (!empty_path) {
+			errno = ENOENT;
+			return -1;
+		}
+		if (pathres_fd(pid, dirfd, out, outlen) == -1)
+			return -1;
+		return 0;
+	}
+	if (strlen(path) >= sizeof(work)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	res[0] = '\0';
+	if (path[0] != '/') {
+		if (pathres_fd(pid, dirfd, res, sizeof(res)) == -1)
+			return -1;
+		if (res[0] != '/') {	/* a dirfd that is no directory */
+			errno = ENOTDIR;
+			return -1;
+		}
+		rlen = strlen(res);
+		if (rlen == 1)
+			rlen = res[0] = '\0';
+	}
+	snprintf(work, sizeof(work), "%s", path);
+	for (;;) {
+		while (work[wpos] == '/')
+			wpos++;
+		if (work[wpos] == '\0')
+			break;
+		comp = work + wpos;
+		clen = strcspn(comp, "/");
+		wpos += clen;
+		is_last = work[wpos + strspn(work + wpos, "/")] == '\0';
+		if (clen == 1 && comp[0] == '.')
+			continue;
+		if (clen == 2 && comp[0] == '.' && comp[1] == '.') {
+			while (rlen > 0 && res[rlen - 1] != '/')
+				rlen--;
+			if (rlen > 0)
+				rlen--;
+			res[rlen] = '\0';
+			continue;
+		}
+		/* /proc/self is the tracee, not us. */
+		if (strcmp(res, "/proc") == 0 && clen == 4 &&
+		    memcmp(comp, "self", 4) == 0) {
+			clen = (size_t)snprintf(self, sizeof(self), "%ld",
+			    (long)pid);
+			comp = self;
+		} else if (strcmp(res, "/proc") == 0 && clen == 11 &&
+		    memcmp(comp, "thread-self", 11) == 0) {
+			clen = (size_t)snprintf(self, sizeof(self),
+			    "%ld/task/%ld", (long)pid, (long)tid);
+			comp = self;
+		}
+		if (append(res, &rlen, sizeof(res), comp, clen) == -1)
+			return -1;
+		if (is_last && last == PATHRES_NOFOLLOW)
+			continue;
+		if (lstat(res, &st) == -1 || !S_ISLNK(st.st_mode))
+			continue;
+		if (++links > MAX_LINKS) {
+			errno = ELOOP;
+			return -1;
+		}
+		if ((n = readlink(res, target, sizeof(target) - 1)) == -1)
+			continue;
+		target[n] = '\0';
+		if (target[0] != '/') {
+			if (proc_magic(res))
+				continue;	/* pipe:[N], anon_inode:... */
+			/* Relative to the link's directory. */
+			while (rlen > 0 && res[rlen - 1] != '/')
+				rlen--;
+			if (rlen > 0)
+				rlen--;
+			res[rlen] = '\0';
+		} else {
+			rlen = res[0] = '\0';
+		}
+		if ((size_t)snprintf(next, sizeof(next), "%s/%s", target,
+		    work + wpos) >= sizeof(next)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(work, next, strlen(next) + 1);
+		wpos = 0;
+	}
+	if (rlen == 0) {
+		res[0] = '/';
+		res[1] = '\0';
+		rlen = 1;
+	}
+	if (rlen >= outlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(out, res, rlen + 1);
+	return 0;
+}

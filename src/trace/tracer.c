@@ -1,0 +1,1387 @@
+/* tracer — see include/fnguard/tracer.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include "fnguard/log.h"
+#include "fnguard/tmem.h"
+#include "fnguard/tracer.h"
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452
+#endif
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
+#endif
+
+#define BUCKETS 1024
+#define SCRATCH 16384		/* below the red zone of a stopped thread */
+#define RED_ZONE 128
+#define MMSG_MAX 16		/* sendmmsg entries rewritten at a time */
+
+enum pend { PEND_NONE, PEND_EXEC, PEND_OPEN, PEND_CONNECT };
+
+struct tracee {
+	pid_t tid, tgid;
+	struct tracee *next;
+	enum pend pending;
+	enum event_kind pend_kind;
+	enum event_access pend_access;
+	int pend_fd;
+	struct sockaddr_storage pend_addr;
+	bool have_actor;
+	struct procinfo actor;		/* who this process is, for events */
+	char checked[PATH_MAX];		/* exec/open: the path judged */
+	char interp[PATH_MAX];		/* exec of a script: its interpreter */
+};
+
+struct tracer {
+	struct event_base *base;
+	struct tracer_config cfg;
+	struct guard *guard;
+	struct event *sigev;
+	int sigfd;
+	sigset_t oldmask;
+	struct tracee *buckets[BUCKETS];
+	pid_t main_pid;
+	bool main_starting;		/* single-threaded, no children yet */
+	bool done;
+	int exit_code;
+	struct tracer_stats stats;
+};
+
+enum act { ACT_ALLOW, ACT_EXIT, ACT_DENY, ACT_KILL };
+
+static const int forwarded[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
+	SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM,
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the tracee table ---- */
+
+static struct tracee *
+find(struct tracer *tr, pid_t tid)
+{
+	struct tracee *t;
+
+	for (t = tr->buckets[(unsigned)tid % BUCKETS]; t != NULL; t = t->next)
+		if (t->tid == tid)
+			return t;
+	return NULL;
+}
+
+static pid_t
+tgid_of(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return tid;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return tid;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nTgid:")) == NULL)
+		return tid;
+	return (pid_t)strtol(p + 6, NULL, 10);
+}
+
+static struct tracee *
+add(struct tracer *tr, pid_t tid)
+{
+	struct tracee *t = calloc(1, sizeof(*t));
+	unsigned b = (unsigned)tid % BUCKETS;
+
+	if (t == NULL)
+		return NULL;
+	t->tid = tid;
+	t->tgid = tid == tr->main_pid ? tid : tgid_of(tid);
+	t->next = tr->buckets[b];
+	tr->buckets[b] = t;
+	tr->stats.processes++;
+	return t;
+}
+
+static void
+drop(struct tracer *tr, pid_t tid)
+{
+	struct tracee **pp, *t;
+
+	for (pp = &tr->buckets[(unsigned)tid % BUCKETS]; (t = *pp) != NULL;
+	    pp = &t->next)
+		if (t->tid == tid) {
+			*pp = t->next;
+			free(t);
+			return;
+		}
+}
+
+/* ---- registers ---- */
+
+static uint64_t
+arg(const struct user_regs_struct *r, int i)
+{
+	switch (i) {
+	case 0: return r->rdi;
+	case 1: return r->rsi;
+	case 2: return r->rdx;
+	case 3: return r->r10;
+	case 4: return r->r8;
+	default: return r->r9;
+	}
+}
+
+static void
+set_arg(struct user_regs_struct *r, int i, uint64_t v)
+{
+	switch (i) {
+	case 0: r->rdi = v; break;
+	case 1: r->rsi = v; break;
+	case 2: r->rdx = v; break;
+	case 3: r->r10 = v; break;
+	case 4: r->r8 = v; break;
+	default: r->r9 = v; break;
+	}
+}
+
+/* Copies buf below the stopped thread's stack pointer, at offset off of
+ * the scratch area; the call then reads fnguard's copy, not memory that
+ * another thread could change after the check. */
+static int
+scratch_put(pid_t tid, const struct user_regs_struct *r, size_t off,
+    const void *buf, size_t len, uint64_t *addr)
+{
+	uint64_t base = (r->rsp - RED_ZONE - SCRATCH) & ~(uint64_t)15;
+
+	if (off + len > SCRATCH) {
+		errno = E2BIG;
+		return -1;
+	}
+	*addr = base + off;
+	return tmem_write(tid, *addr, buf, len);
+}
+
+/* ---- who acts ---- */
+
+static const struct procinfo *
+actor(struct tracee *t)
+{
+	if (!t->have_actor) {
+		if (procinfo_describe(t->tgid, &t->actor) == -1) {
+			memset(&t->actor, 0, sizeof(t->actor));
+			t->actor.pid = t->tgid;
+			snprintf(t->actor.exe, sizeof(t->actor.exe), "unknown");
+		}
+		t->have_actor = true;
+	}
+	return &t->actor;
+}
+
+static void
+event_for(struct tracer *tr, struct tracee *t, struct event *ev,
+    enum event_kind kind)
+{
+	event_init(ev, kind);
+	guard_attribute(ev, actor(t));
+	ev->main_process = t->tgid == tr->main_pid && tr->main_starting;
+}
+
+static bool
+judge(struct tracer *tr, struct event *ev)
+{
+	struct verdict v;
+
+	guard_judge(tr->guard, ev, now_ms(), &v);
+	return v.verdict != VERDICT_PREVENT;
+}
+
+/* The second look disagreed with the first and denies: kill, audit. */
+static enum act
+race(struct tracer *tr, struct tracee *t, struct event *ev, const char *what)
+{
+	struct verdict v;
+
+	guard_peek(tr->guard, ev, &v);
+	if (v.verdict == VERDICT_ALLOW)
+		return ACT_ALLOW;
+	log_warnx("pid %ld: %s changed under the check; killed",
+	    (long)t->tgid, what);
+	if (v.verdict == VERDICT_ALERT)
+		v.verdict = VERDICT_PREVENT;
+	guard_audit(tr->guard, ev, &v, now_ms());
+	guard_record(tr->guard, ev);
+	return ACT_KILL;
+}
+
+static bool
+section_on(const struct tracer *tr, enum effect e)
+{
+	(void)tr;
+	return e != EFFECT_DISABLE;
+}
+
+static bool
+files_on(const struct tracer *tr)
+{
+	return (tr->guard->rule != NULL &&
+	    section_on(tr, tr->guard->rule->filesystem.effect)) ||
+	    tr->guard->record != NULL;
+}
+
+/* ---- exec ---- */
+
+/* "#!interpreter" at the start of path: its resolved path in out. */
+static bool
+script_interpreter(pid_t pid, pid_t tid, const char *path, char *out,
+    size_t outlen)
+{
+	char head[256], *p, *end;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return false;
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n < 3 || head[0] != '#' || head[1] != '!')
+		return false;
+	head[n] = '\0';
+	for (p = head + 2; *p == ' ' || *p == '\t'; p++)
+		;
+	end = p + strcspn(p, " \t\n");
+	if (end == p)
+		return false;
+	*end = '\0';
+	return pathres_resolve(pid, tid, AT_FDCWD, p, PATHRES_FOLLOW, false,
+	    out, outlen) == 0;
+}
+
+static enum act
+on_exec(struct tracer *tr, struct tracee *t, const struct user_regs_struct *r,
+    bool at, int *err)
+{
+	char path[PATH_MAX], command[1024];
+	struct event ev;
+	struct stat st;
+	int dirfd = at ? (int)arg(r, 0) : AT_FDCWD;
+	int flags = at ? (int)arg(r, 4) : 0;
+	uint64_t argv = arg(r, at ? 2 : 1);
+
+	t->pending = PEND_NONE;
+	if (tmem_read_str(t->tid, arg(r, at ? 1 : 0), path,
+	    sizeof(path)) == -1) {
+		*err = errno == ENAMETOOLONG ? ENAMETOOLONG : EFAULT;
+		log_debug("pid %ld: exec: path unreadable: denied",
+		    (long)t->tgid);
+		return ACT_DENY;
+	}
+	if (pathres_resolve(t->tgid, t->tid, dirfd, path,
+	    (flags & AT_SYMLINK_NOFOLLOW) ? PATHRES_NOFOLLOW : PATHRES_FOLLOW,
+	    (flags & AT_EMPTY_PATH) != 0, t->checked, sizeof(t->checked)) == -1) {
+		*err = errno;
+		return ACT_DENY;
+	}
+	/* Nothing there: the kernel fails it (execvp walks PATH this way);
+	 * a file that appears meanwhile meets the check at the exec event. */
+	if (stat(t->checked, &st) == -1 && strncmp(t->checked, "/memfd:", 7) != 0) {
+		t->pending = PEND_EXEC;
+		t->interp[0] = '\0';
+		return ACT_ALLOW;
+	}
+	if (tmem_read_argv(t->tid, argv, command, sizeof(command)) == -1) {
+		*err = EFAULT;
+		return ACT_DENY;
+	}
+	if (!script_interpreter(t->tgid, t->tid, t->checked, t->interp,
+	    sizeof(t->interp)))
+		t->interp[0] = '\0';
+	event_for(tr, t, &ev, EVENT_EXEC);
+	ev.process_path = t->checked;
+	ev.command = command;
+	ev.interpreter = t->interp[0] != '\0' ? t->interp : NULL;
+	if (!judge(tr, &ev)) {
+		*err = EACCES;
+		return ACT_DENY;
+	}
+	t->pending = PEND_EXEC;
+	return ACT_ALLOW;
+}
+
+/* PTRACE_EVENT_EXEC: the new image is in place and has not run. */
+static enum act
+exec_event(struct tracer *tr, struct tracee *t)
+{
+	char exe[PATH_MAX], link[64];
+	struct event ev;
+	ssize_t n;
+	enum act a = ACT_ALLOW;
+
+	t->have_actor = false;
+	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)t->tid);
+	if ((n = readlink(link, exe, sizeof(exe) - 1)) <= 0) {
+		log_warnx("pid %ld: exec: cannot read %s: killed",
+		    (long)t->tgid, link);
+		return ACT_KILL;
+	}
+	exe[n] = '\0';
+	if (t->pending != PEND_EXEC || (strcmp(exe, t->checked) != 0 &&
+	    strcmp(exe, t->interp) != 0)) {
+		event_for(tr, t, &ev, EVENT_EXEC);
+		ev.process_path = exe;
+		ev.command = actor(t)->command;
+		a = race(tr, t, &ev, "executable");
+	}
+	t->pending = PEND_NONE;
+	return a;
+}
+
+/* ---- files ---- */
+
+enum ftype { F_PLAIN, F_OPEN, F_OPENAT2, F_AT, F_SYMLINK, F_HANDLE };
+
+struct filecall {
+	int nr;
+	enum event_kind kind;
+	enum ftype type;
+	signed char dirfd, path, dirfd2, path2, flags;
+	bool follow;
+};
+
+static const struct filecall filecalls[] = {
+	{ __NR_open, EVENT_OPEN, F_OPEN, -1, 0, -1, -1, 1, true },
+	{ __NR_openat, EVENT_OPEN, F_OPEN, 0, 1, -1, -1, 2, true },
+	{ __NR_openat2, EVENT_OPEN, F_OPENAT2, 0, 1, -1, -1, 2, true },
+	{ __NR_creat, EVENT_OPEN, F_OPEN, -1, 0, -1, -1, -1, true },
+	{ __NR_open_by_handle_at, EVENT_OPEN, F_HANDLE, -1, -1, -1, -1, -1,
+	    false },
+	{ __NR_truncate, EVENT_TRUNCATE, F_PLAIN, -1, 0, -1, -1, -1, true },
+	{ __NR_unlink, EVENT_UNLINK, F_PLAIN, -1, 0, -1, -1, -1, false },
+	{ __NR_unlinkat, EVENT_UNLINK, F_AT, 0, 1, -1, -1, 2, false },
+	{ __NR_rename, EVENT_RENAME, F_PLAIN, -1, 0, -1, 1, -1, false },
+	{ __NR_renameat, EVENT_RENAME, F_PLAIN, 0, 1, 2, 3, -1, false },
+	{ __NR_renameat2, EVENT_RENAME, F_PLAIN, 0, 1, 2, 3, -1, false },
+	{ __NR_link, EVENT_LINK, F_PLAIN, -1, 0, -1, 1, -1, false },
+	{ __NR_linkat, EVENT_LINK, F_AT, 0, 1, 2, 3, 4, false },
+	{ __NR_symlink, EVENT_LINK, F_SYMLINK, -1, 0, -1, 1, -1, false },
+	{ __NR_symlinkat, EVENT_LINK, F_SYMLINK, -1, 0, 1, 2, -1, false },
+	{ __NR_mkdir, EVENT_MKDIR, F_PLAIN, -1, 0, -1, -1, -1, false },
+	{ __NR_mkdirat, EVENT_MKDIR, F_PLAIN, 0, 1, -1, -1, -1, false },
+	{ __NR_rmdir, EVENT_RMDIR, F_PLAIN, -1, 0, -1, -1, -1, false },
+	{ __NR_chmod, EVENT_CHMOD, F_PLAIN, -1, 0, -1, -1, -1, true },
+	{ __NR_fchmodat, EVENT_CHMOD, F_PLAIN, 0, 1, -1, -1, -1, true },
+	{ __NR_fchmodat2, EVENT_CHMOD, F_AT, 0, 1, -1, -1, 3, true },
+	{ __NR_chown, EVENT_CHOWN, F_PLAIN, -1, 0, -1, -1, -1, true },
+	{ __NR_lchown, EVENT_CHOWN, F_PLAIN, -1, 0, -1, -1, -1, false },
+	{ __NR_fchownat, EVENT_CHOWN, F_AT, 0, 1, -1, -1, 4, true },
+	{ __NR_mknod, EVENT_CREATE, F_PLAIN, -1, 0, -1, -1, -1, false },
+	{ __NR_mknodat, EVENT_CREATE, F_PLAIN, 0, 1, -1, -1, -1, false },
+	{ __NR_utimensat, EVENT_CHMOD, F_AT, 0, 1, -1, -1, 3, true },
+	{ __NR_utime, EVENT_CHMOD, F_PLAIN, -1, 0, -1, -1, -1, true },
+	{ __NR_utimes, EVENT_CHMOD, F_PLAIN, -1, 0, -1, -1, -1, true },
+	{ __NR_futimesat, EVENT_CHMOD, F_PLAIN, 0, 1, -1, -1, -1, true },
+};
+
+static const struct filecall *
+filecall_of(long nr)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(filecalls) / sizeof(filecalls[0]); i++)
+		if (filecalls[i].nr == nr)
+			return &filecalls[i];
+	return NULL;
+}
+
+/* /proc/N/mem or /proc/N/task/M/mem. */
+static bool
+proc_mem(const char *path)
+{
+	const char *p;
+
+	if (strncmp(path, "/proc/", 6) != 0)
+		return false;
+	p = path + 6 + strspn(path + 6, "0123456789");
+	if (p == path + 6)
+		return false;
+	if (strncmp(p, "/task/", 6) == 0) {
+		p += 6;
+		p += strspn(p, "0123456789");
+	}
+	return strcmp(p, "/mem") == 0;
+}
+
+/* Reads and resolves the path in argument pi (dirfd in di). */
+static int
+read_path(struct tracee *t, const struct user_regs_struct *r, int di, int pi,
+    bool follow, bool empty_ok, char *out, size_t outlen)
+{
+	char raw[PATH_MAX];
+	uint64_t addr = arg(r, pi);
+	int dirfd = di >= 0 ? (int)arg(r, di) : AT_FDCWD;
+
+	if (addr == 0 && empty_ok) {	/* utimensat(fd, NULL, ...) */
+		raw[0] = '\0';
+	} else if (tmem_read_str(t->tid, addr, raw, sizeof(raw)) == -1) {
+		if (errno != ENAMETOOLONG)
+			errno = EFAULT;
+		return -1;
+	}
+	return pathres_resolve(t->tgid, t->tid, dirfd, raw,
+	    follow ? PATHRES_FOLLOW : PATHRES_NOFOLLOW, empty_ok, out, outlen);
+}
+
+static enum act
+on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
+    struct user_regs_struct *r, int *err, bool *regs_changed)
+{
+	char newpath[PATH_MAX], target[PATH_MAX];
+	uint64_t flags = 0, scratch;
+	struct event ev;
+	struct stat st;
+	bool follow = fc->follow, empty = false, open_like;
+	enum event_kind kind = fc->kind;
+	enum event_access access = ACCESS_NONE;
+
+	t->pending = PEND_NONE;
+	if (fc->type == F_HANDLE) {
+		/* A handle reaches any file on the mount: only when the
+		 * policy allows every file. */
+		if (!files_on(tr))
+			return ACT_ALLOW;
+		log_warnx("pid %ld: open_by_handle_at refused (the policy "
+		    "checks files)", (long)t->tgid);
+		*err = EPERM;
+		return ACT_DENY;
+	}
+	open_like = fc->type == F_OPEN || fc->type == F_OPENAT2;
+	if (fc->nr == __NR_creat)
+		flags = O_CREAT | O_WRONLY | O_TRUNC;
+	else if (fc->type == F_OPENAT2) {
+		if (tmem_read(t->tid, arg(r, 2), &flags, sizeof(flags)) == -1) {
+			*err = EFAULT;
+			return ACT_DENY;
+		}
+	} else if (fc->flags >= 0)
+		flags = arg(r, fc->flags);
+	if (open_like) {
+		if ((flags & O_NOFOLLOW) ||
+		    (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+			follow = false;
+		access = (flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC) ?
+		    ACCESS_READ : ACCESS_WRITE;
+	} else if (fc->type == F_AT) {
+		if (flags & AT_SYMLINK_NOFOLLOW)
+			follow = false;
+		if (fc->nr == __NR_linkat)
+			follow = (flags & AT_SYMLINK_FOLLOW) != 0;
+		if (fc->nr == __NR_unlinkat && (flags & AT_REMOVEDIR))
+			kind = EVENT_RMDIR;
+		empty = (flags & AT_EMPTY_PATH) != 0 ||
+		    fc->nr == __NR_utimensat;
+	}
+	if (fc->type == F_SYMLINK) {
+		/* The link's text, as the kernel stores it; checked where
+		 * it points from the link's directory. */
+		if (tmem_read_str(t->tid, arg(r, 0), target,
+		    sizeof(target)) == -1 ||
+		    read_path(t, r, fc->dirfd2, fc->path2, false, false,
+		    newpath, sizeof(newpath)) == -1) {
+			*err = errno == ENAMETOOLONG ? ENAMETOOLONG : EFAULT;
+			return ACT_DENY;
+		}
+		if (target[0] != '/') {
+			char dir[PATH_MAX], *slash;
+
+			snprintf(dir, sizeof(dir), "%s", newpath);
+			if ((slash = strrchr(dir, '/')) != NULL)
+				slash[slash == dir] = '\0';
+			if ((size_t)snprintf(t->checked, sizeof(t->checked),
+			    "%s/%s", dir, target) >= sizeof(t->checked)) {
+				*err = ENAMETOOLONG;
+				return ACT_DENY;
+			}
+			snprintf(target, sizeof(target), "%s", t->checked);
+		}
+		if (pathres_resolve(t->tgid, t->tid, AT_FDCWD, target,
+		    PATHRES_FOLLOW, false, t->checked, sizeof(t->checked)) == -1) {
+			*err = errno;
+			return ACT_DENY;
+		}
+	} else if (read_path(t, r, fc->dirfd, fc->path, follow, empty,
+	    t->checked, sizeof(t->checked)) == -1) {
+		*err = errno;
+		return ACT_DENY;
+	} else if (fc->path2 >= 0 && read_path(t, r, fc->dirfd2, fc->path2,
+	    false, false, newpath, sizeof(newpath)) == -1) {
+		*err = errno;
+		return ACT_DENY;
+	}
+
+	/* Another process's memory is out of reach whatever the policy. */
+	if (open_like && proc_mem(t->checked) && access != ACCESS_READ) {
+		log_warnx("pid %ld: open of %s for writing refused",
+		    (long)t->tgid, t->checked);
+		*err = EACCES;
+		return ACT_DENY;
+	}
+	if (open_like && (flags & O_CREAT) && stat(t->checked, &st) == -1)
+		kind = EVENT_CREATE;
+	if (!files_on(tr))
+		goto resolv_conf;
+	event_for(tr, t, &ev, kind);
+	ev.filepath = t->checked;
+	ev.newpath = fc->path2 >= 0 || fc->type == F_SYMLINK ? newpath : NULL;
+	ev.access = kind == EVENT_OPEN ? access : ACCESS_NONE;
+	if (!judge(tr, &ev)) {
+		*err = EACCES;
+		return ACT_DENY;
+	}
+resolv_conf:
+	if (open_like && tr->cfg.resolv_conf != NULL &&
+	    access == ACCESS_READ && strcmp(t->checked, "/etc/resolv.conf") == 0) {
+		if (scratch_put(t->tid, r, 0, tr->cfg.resolv_conf,
+		    strlen(tr->cfg.resolv_conf) + 1, &scratch) == -1) {
+			*err = EFAULT;
+			return ACT_DENY;
+		}
+		set_arg(r, fc->path, scratch);
+		*regs_changed = true;
+		tr->stats.redirected++;
+		return ACT_ALLOW;
+	}
+	if (open_like && files_on(tr)) {
+		t->pending = PEND_OPEN;
+		t->pend_kind = kind;
+		t->pend_access = access;
+		return ACT_EXIT;
+	}
+	return ACT_ALLOW;
+}
+
+/* After an open returned: the file the descriptor holds is the one that
+ * was checked, or it is checked now. */
+static enum act
+open_exit(struct tracer *tr, struct tracee *t, long ret)
+{
+	char held[PATH_MAX], *del;
+	struct event ev;
+
+	t->pending = PEND_NONE;
+	if (ret < 0)
+		return ACT_ALLOW;
+	if (pathres_fd(t->tgid, (int)ret, held, sizeof(held)) == -1 ||
+	    held[0] != '/')
+		return ACT_ALLOW;	/* pipe:[N], anon_inode: no path */
+	if ((del = strstr(held, " (deleted)")) != NULL && del[10] == '\0')
+		*del = '\0';
+	if (strcmp(held, t->checked) == 0)
+		return ACT_ALLOW;
+	event_for(tr, t, &ev, t->pend_kind);
+	ev.filepath = held;
+	ev.access = t->pend_kind == EVENT_OPEN ? t->pend_access : ACCESS_NONE;
+	return race(tr, t, &ev, "opened file");
+}
+
+/* ---- network ---- */
+
+static int
+sock_of(struct tracee *t, int fd)
+{
+	int pidfd, sfd;
+
+	if ((pidfd = (int)syscall(__NR_pidfd_open, t->tgid, 0)) == -1)
+		return -1;
+	sfd = (int)syscall(__NR_pidfd_getfd, pidfd, fd, 0);
+	close(pidfd);
+	return sfd;
+}
+
+static int
+sock_type(int sfd)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(sfd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		return -1;
+	return type;
+}
+
+/* ip and port of an inet address; false for other families. */
+static bool
+inet_of(const struct sockaddr_storage *ss, socklen_t len, struct ipaddr *ip,
+    int *port)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (ss->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		ip->family = 4;
+		memcpy(ip->bytes, &sin->sin_addr, 4);
+		*port = ntohs(sin->sin_port);
+	} else if (ss->ss_family == AF_INET6 &&
+	    len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		ip->family = 6;
+		memcpy(ip->bytes, &sin6->sin6_addr, 16);
+		*port = ntohs(sin6->sin6_port);
+	} else
+		return false;
+	ipaddr_normalize(ip);
+	return true;
+}
+
+/* The resolver's address in the socket's family (IPv4 through a mapped
+ * address for an IPv6 socket). */
+static socklen_t
+dns_addr_for(const struct tracer *tr, int family, struct sockaddr_storage *out)
+{
+	const struct sockaddr_storage *d = &tr->cfg.dns;
+
+	memset(out, 0, sizeof(*out));
+	if (d->ss_family == family) {
+		*out = *d;
+		return tr->cfg.dns_len;
+	}
+	if (family == AF_INET6 && d->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)d;
+		struct sockaddr_in6 *s6 = (void *)out;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = sin->sin_port;
+		s6->sin6_addr.s6_addr[10] = 0xff;
+		s6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&s6->sin6_addr.s6_addr[12], &sin->sin_addr, 4);
+		return sizeof(*s6);
+	}
+	return 0;
+}
+
+/*
+ * The checks for one destination. On allow, *dst (len *dlen) is what the
+ * call must use: the same address, or the resolver's or the proxy's.
+ */
+static enum act
+outbound(struct tracer *tr, struct tracee *t, int sfd, int type,
+    enum event_kind kind, struct sockaddr_storage *dst, socklen_t *dlen,
+    int *err)
+{
+	struct sockaddr_storage local, redirect;
+	socklen_t llen = sizeof(local), rlen;
+	struct event ev;
+	struct ipaddr ip;
+	int port, slot;
+
+	if (!inet_of(dst, *dlen, &ip, &port))
+		return ACT_ALLOW;	/* AF_UNIX, AF_UNSPEC, netlink */
+	if (port == 53 && tr->cfg.dns.ss_family != 0 &&
+	    (type == SOCK_DGRAM || type == SOCK_STREAM)) {
+		if ((rlen = dns_addr_for(tr, dst->ss_family, &redirect)) > 0) {
+			*dst = redirect;
+			*dlen = rlen;
+			tr->stats.redirected++;
+			return ACT_ALLOW;
+		}
+	}
+	event_for(tr, t, &ev, kind);
+	ev.ip = ip;
+	ev.port = port;
+	ev.proto = type == SOCK_STREAM ? PROTO_TCP : PROTO_UDP;
+	slot = dst->ss_family == AF_INET ? 0 : 1;
+	if (type == SOCK_STREAM && kind == EVENT_CONNECT &&
+	    tr->cfg.proxy != NULL && tr->guard->rule != NULL &&
+	    rules_needs_payload(tr->guard->rule) &&
+	    tr->cfg.proxy_addr[slot].ss_family != 0) {
+		/* The proxy judges it with its first bytes: it learns the
+		 * destination from the socket's local port, bound here. */
+		if (getsockname(sfd, (struct sockaddr *)&local, &llen) == -1)
+			goto refuse;
+		if ((local.ss_family == AF_INET &&
+		    ((struct sockaddr_in *)&local)->sin_port == 0) ||
+		    (local.ss_family == AF_INET6 &&
+		    ((struct sockaddr_in6 *)&local)->sin6_port == 0)) {
+			struct sockaddr_storage any = tr->cfg.proxy_addr[slot];
+
+			if (any.ss_family == AF_INET)
+				((struct sockaddr_in *)&any)->sin_port = 0;
+			else
+				((struct sockaddr_in6 *)&any)->sin6_port = 0;
+			if (bind(sfd, (struct sockaddr *)&any, any.ss_family ==
+			    AF_INET ? sizeof(struct sockaddr_in) :
+			    sizeof(struct sockaddr_in6)) == -1)
+				goto refuse;
+			llen = sizeof(local);
+			if (getsockname(sfd, (struct sockaddr *)&local,
+			    &llen) == -1)
+				goto refuse;
+		}
+		if (proxy_register(tr->cfg.proxy, &local, dst) == -1)
+			goto refuse;
+		*dst = tr->cfg.proxy_addr[slot];
+		*dlen = slot == 0 ? sizeof(struct sockaddr_in) :
+		    sizeof(struct sockaddr_in6);
+		tr->stats.redirected++;
+		return ACT_ALLOW;
+	}
+	if (!judge(tr, &ev)) {
+		*err = EACCES;
+		return ACT_DENY;
+	}
+	return ACT_ALLOW;
+refuse:
+	log_warn("pid %ld: connect through the proxy", (long)t->tgid);
+	*err = ECONNREFUSED;
+	return ACT_DENY;
+}
+
+static int
+read_sockaddr(pid_t tid, uint64_t addr, uint64_t len,
+    struct sockaddr_storage *ss, socklen_t *slen)
+{
+	memset(ss, 0, sizeof(*ss));
+	*slen = len > sizeof(*ss) ? sizeof(*ss) : (socklen_t)len;
+	return tmem_read(tid, addr, ss, *slen);
+}
+
+static enum act
+on_connect(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
+    int *err, bool *regs_changed)
+{
+	struct sockaddr_storage dst;
+	socklen_t dlen;
+	uint64_t scratch;
+	int fd = (int)arg(r, 0), sfd, type;
+	enum act a;
+
+	t->pending = PEND_NONE;
+	if (arg(r, 1) == 0 || arg(r, 2) < sizeof(sa_family_t))
+		return ACT_ALLOW;	/* the kernel refuses it */
+	if (read_sockaddr(t->tid, arg(r, 1), arg(r, 2), &dst, &dlen) == -1) {
+		*err = EFAULT;
+		return ACT_DENY;
+	}
+	if (dst.ss_family != AF_INET && dst.ss_family != AF_INET6)
+		return ACT_ALLOW;
+	if ((sfd = sock_of(t, fd)) == -1) {
+		*err = errno == EBADF ? EBADF : ENOTSOCK;
+		return ACT_DENY;
+	}
+	if ((type = sock_type(sfd)) == -1) {
+		close(sfd);
+		*err = ENOTSOCK;
+		return ACT_DENY;
+	}
+	a = outbound(tr, t, sfd, type, EVENT_CONNECT, &dst, &dlen, err);
+	close(sfd);
+	if (a != ACT_ALLOW)
+		return a;
+	/* The call reads fnguard's copy of what was judged. */
+	if (scratch_put(t->tid, r, 0, &dst, dlen, &scratch) == -1) {
+		*err = EFAULT;
+		return ACT_DENY;
+	}
+	set_arg(r, 1, scratch);
+	set_arg(r, 2, dlen);
+	*regs_changed = true;
+	t->pending = PEND_CONNECT;
+	t->pend_fd = fd;
+	t->pend_addr = dst;
+	return ACT_EXIT;
+}
+
+static bool
+same_sockaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	struct ipaddr x, y;
+	int px, py;
+
+	if (!inet_of(a, sizeof(*a), &x, &px) || !inet_of(b, sizeof(*b), &y, &py))
+		return false;
+	return px == py && ipaddr_equal(&x, &y);
+}
+
+/* After connect: the socket's peer is what was judged (when the kernel
+ * can tell already; a connect in progress has no peer yet). */
+static enum act
+connect_exit(struct tracer *tr, struct tracee *t, long ret)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	struct event ev;
+	int sfd;
+
+	t->pending = PEND_NONE;
+	if (ret < 0 && ret != -EINPROGRESS)
+		return ACT_ALLOW;
+	if ((sfd = sock_of(t, t->pend_fd)) == -1)
+		return ACT_ALLOW;
+	memset(&peer, 0, sizeof(peer));
+	if (getpeername(sfd, (struct sockaddr *)&peer, &plen) == -1 ||
+	    same_sockaddr(&peer, &t->pend_addr)) {
+		close(sfd);
+		return ACT_ALLOW;
+	}
+	close(sfd);
+	event_for(tr, t, &ev, EVENT_CONNECT);
+	if (!inet_of(&peer, plen, &ev.ip, &ev.port))
+		return ACT_ALLOW;
+	ev.proto = PROTO_TCP;
+	return race(tr, t, &ev, "connect destination");
+}
+
+/* sendto(fd, buf, len, flags, dst, dstlen) */
+static enum act
+on_sendto(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
+    int *err, bool *regs_changed)
+{
+	struct sockaddr_storage dst;
+	socklen_t dlen;
+	uint64_t scratch;
+	int sfd, type;
+	enum act a;
+
+	if (arg(r, 5) < sizeof(sa_family_t))
+		return ACT_ALLOW;
+	if (read_sockaddr(t->tid, arg(r, 4), arg(r, 5), &dst, &dlen) == -1) {
+		*err = EFAULT;
+		return ACT_DENY;
+	}
+	if (dst.ss_family != AF_INET && dst.ss_family != AF_INET6)
+		return ACT_ALLOW;
+	if ((sfd = sock_of(t, (int)arg(r, 0))) == -1) {
+		*err = EBADF;
+		return ACT_DENY;
+	}
+	type = sock_type(sfd);
+	a = outbound(tr, t, sfd, type, EVENT_SENDTO, &dst, &dlen, err);
+	close(sfd);
+	if (a != ACT_ALLOW)
+		return a;
+	if (scratch_put(t->tid, r, 0, &dst, dlen, &scratch) == -1) {
+		*err = EFAULT;
+		return ACT_DENY;
+	}
+	set_arg(r, 4, scratch);
+	set_arg(r, 5, dlen);
+	*regs_changed = true;
+	return ACT_ALLOW;
+}
+
+/* struct msghdr / mmsghdr as the x86-64 kernel reads them. */
+struct k_msghdr {
+	uint64_t name;
+	uint32_t namelen, pad0;
+	uint64_t iov, iovlen, control, controllen;
+	uint32_t flags, pad1;
+};
+
+struct k_mmsghdr {
+	struct k_msghdr hdr;
+	uint32_t len, pad;
+};
+
+/* sendmsg(fd, msg, flags) and sendmmsg(fd, vec, vlen, flags): every
+ * destination named is checked; the call then uses fnguard's copies. */
+static enum act
+on_sendmsg(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
+    bool multi, int *err, bool *regs_changed)
+{
+	struct k_mmsghdr m[MMSG_MAX];
+	struct sockaddr_storage dst[MMSG_MAX];
+	socklen_t dlen;
+	uint64_t scratch, vlen = multi ? arg(r, 2) : 1;
+	size_t i, n, named = 0, stride = multi ? sizeof(m[0]) : sizeof(m[0].hdr);
+	int sfd = -1, type = -1;
+	enum act a = ACT_ALLOW;
+
+	n = vlen > MMSG_MAX ? MMSG_MAX : (size_t)vlen;
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < n; i++)
+		if (tmem_read(t->tid, arg(r, 1) + i * stride, &m[i], stride) == -1) {
+			*err = EFAULT;
+			return ACT_DENY;
+		}
+	for (i = 0; i < n; i++) {
+		if (m[i].hdr.name == 0 || m[i].hdr.namelen < sizeof(sa_family_t))
+			continue;
+		if (read_sockaddr(t->tid, m[i].hdr.name, m[i].hdr.namelen,
+		    &dst[i], &dlen) == -1) {
+			a = ACT_DENY;
+			*err = EFAULT;
+			break;
+		}
+		if (sfd == -1) {
+			if ((sfd = sock_of(t, (int)arg(r, 0))) == -1) {
+				*err = EBADF;
+				return ACT_DENY;
+			}
+			type = sock_type(sfd);
+		}
+		if ((a = outbound(tr, t, sfd, type, EVENT_SENDTO, &dst[i],
+		    &dlen, err)) != ACT_ALLOW)
+			break;
+		named++;
+		if (scratch_put(t->tid, r, 1024 + i * sizeof(dst[0]), &dst[i],
+		    dlen, &m[i].hdr.name) == -1) {
+			*err = EFAULT;
+			a = ACT_DENY;
+			break;
+		}
+		m[i].hdr.namelen = dlen;
+	}
+	if (sfd != -1)
+		close(sfd);
+	if (a != ACT_ALLOW || named == 0)
+		return a;
+	/* The headers too, pointing at the copies; sendmmsg sends at most
+	 * MMSG_MAX at a time (a short count, which callers handle). */
+	for (i = 0; i < n; i++)
+		if (scratch_put(t->tid, r, 4096 + i * stride, &m[i], stride,
+		    &scratch) == -1) {
+			*err = EFAULT;
+			return ACT_DENY;
+		}
+	set_arg(r, 1, scratch - (n - 1) * stride);
+	if (multi)
+		set_arg(r, 2, n);
+	*regs_changed = true;
+	return ACT_ALLOW;
+}
+
+/* bind(2) of a UDP port and listen(2): the listening-port lists. */
+static enum act
+on_listen(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
+    bool is_bind, int *err)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	struct event ev;
+	struct ipaddr ip;
+	int sfd, type, port;
+
+	if ((sfd = sock_of(t, (int)arg(r, 0))) == -1)
+		return ACT_ALLOW;	/* the kernel answers EBADF */
+	type = sock_type(sfd);
+	if (is_bind) {
+		close(sfd);
+		if (type != SOCK_DGRAM || arg(r, 1) == 0 ||
+		    read_sockaddr(t->tid, arg(r, 1), arg(r, 2), &local,
+		    &llen) == -1)
+			return ACT_ALLOW;
+	} else {
+		if (getsockname(sfd, (struct sockaddr *)&local, &llen) == -1)
+			llen = 0;
+		close(sfd);
+		if (type != SOCK_STREAM)
+			return ACT_ALLOW;
+	}
+	if (!inet_of(&local, llen, &ip, &port) || port == 0)
+		return ACT_ALLOW;
+	event_for(tr, t, &ev, EVENT_LISTEN);
+	ev.port = port;
+	ev.proto = type == SOCK_STREAM ? PROTO_TCP : PROTO_UDP;
+	if (!judge(tr, &ev)) {
+		*err = EACCES;
+		return ACT_DENY;
+	}
+	return ACT_ALLOW;
+}
+
+static enum act
+on_socket(struct tracer *tr, struct tracee *t, const struct user_regs_struct *r,
+    int *err)
+{
+	const struct rule *rule = tr->guard->rule;
+
+	if ((int)arg(r, 0) == AF_NETLINK || rule == NULL ||
+	    rule->network.effect == EFFECT_DISABLE)
+		return ACT_ALLOW;
+	log_warnx("pid %ld (%s): raw or packet socket refused",
+	    (long)t->tgid, actor(t)->exe);
+	*err = EPERM;
+	return ACT_DENY;
+}
+
+/* ---- stops ---- */
+
+static void
+resume(pid_t tid, enum __ptrace_request how, int sig)
+{
+	if (ptrace(how, tid, 0, (void *)(uintptr_t)sig) == -1 && errno != ESRCH)
+		log_warn("ptrace resume %ld", (long)tid);
+}
+
+static void
+kill_tracee(struct tracer *tr, struct tracee *t)
+{
+	tr->stats.killed++;
+	kill(t->tgid, SIGKILL);
+	kill(t->tid, SIGKILL);
+}
+
+static void
+seccomp_stop(struct tracer *tr, struct tracee *t)
+{
+	struct user_regs_struct r;
+	const struct filecall *fc;
+	bool changed = false;
+	enum act a = ACT_ALLOW;
+	int err = EACCES;
+	long nr;
+
+	tr->stats.seccomp_stops++;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == -1) {
+		if (errno != ESRCH)
+			log_warn("pid %ld: registers", (long)t->tid);
+		kill_tracee(tr, t);	/* undecidable: never allowed */
+		return;
+	}
+	nr = (long)r.orig_rax;
+	switch (nr) {
+	case __NR_execve:
+	case __NR_execveat:
+		a = on_exec(tr, t, &r, nr == __NR_execveat, &err);
+		break;
+	case __NR_connect:
+		a = on_connect(tr, t, &r, &err, &changed);
+		break;
+	case __NR_sendto:
+		a = on_sendto(tr, t, &r, &err, &changed);
+		break;
+	case __NR_sendmsg:
+	case __NR_sendmmsg:
+		a = on_sendmsg(tr, t, &r, nr == __NR_sendmmsg, &err, &changed);
+		break;
+	case __NR_bind:
+	case __NR_listen:
+		a = on_listen(tr, t, &r, nr == __NR_bind, &err);
+		break;
+	case __NR_socket:
+		a = on_socket(tr, t, &r, &err);
+		break;
+	default:
+		if ((fc = filecall_of(nr)) != NULL)
+			a = on_file(tr, t, fc, &r, &err, &changed);
+		break;
+	}
+	switch (a) {
+	case ACT_DENY:
+		/* Skipped, with -err as its result (seccomp(2), tracer). */
+		tr->stats.denied++;
+		t->pending = PEND_NONE;
+		r.orig_rax = (unsigned long long)-1;
+		r.rax = (unsigned long long)-err;
+		changed = true;
+		break;
+	case ACT_KILL:
+		kill_tracee(tr, t);
+		return;
+	default:
+		break;
+	}
+	if (changed && ptrace(PTRACE_SETREGS, t->tid, 0, &r) == -1) {
+		log_warn("pid %ld: set registers", (long)t->tid);
+		kill_tracee(tr, t);
+		return;
+	}
+	resume(t->tid, a == ACT_EXIT ? PTRACE_SYSCALL : PTRACE_CONT, 0);
+}
+
+static void
+syscall_exit(struct tracer *tr, struct tracee *t)
+{
+	struct user_regs_struct r;
+	enum act a = ACT_ALLOW;
+
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == -1) {
+		kill_tracee(tr, t);
+		return;
+	}
+	if (t->pending == PEND_OPEN)
+		a = open_exit(tr, t, (long)r.rax);
+	else if (t->pending == PEND_CONNECT)
+		a = connect_exit(tr, t, (long)r.rax);
+	t->pending = PEND_NONE;
+	if (a == ACT_KILL) {
+		kill_tracee(tr, t);
+		return;
+	}
+	resume(t->tid, PTRACE_CONT, 0);
+}
+
+static void
+ended(struct tracer *tr, pid_t pid, int status)
+{
+	drop(tr, pid);
+	if (pid != tr->main_pid || tr->done)
+		return;
+	tr->done = true;
+	tr->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+	event_base_loopbreak(tr->base);
+}
+
+static void
+stopped(struct tracer *tr, pid_t pid, int status)
+{
+	struct tracee *t = find(tr, pid), *c;
+	unsigned long msg = 0;
+	int sig = WSTOPSIG(status), ev = status >> 16;
+
+	tr->stats.stops++;
+	if (t == NULL && (t = add(tr, pid)) == NULL) {
+		kill(pid, SIGKILL);
+		return;
+	}
+	switch (ev) {
+	case PTRACE_EVENT_SECCOMP:
+		seccomp_stop(tr, t);
+		return;
+	case PTRACE_EVENT_EXEC:
+		ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
+		if ((pid_t)msg != pid && (c = find(tr, (pid_t)msg)) != NULL) {
+			/* A thread exec'd: it took the leader's pid. */
+			t->pending = c->pending;
+			memcpy(t->checked, c->checked, sizeof(t->checked));
+			memcpy(t->interp, c->interp, sizeof(t->interp));
+			drop(tr, (pid_t)msg);
+		}
+		if (exec_event(tr, t) == ACT_KILL) {
+			kill_tracee(tr, t);
+			return;
+		}
+		resume(pid, PTRACE_CONT, 0);
+		return;
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+	case PTRACE_EVENT_CLONE:
+		if (t->tgid == tr->main_pid)
+			tr->main_starting = false;
+		if (ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg) == 0 &&
+		    find(tr, (pid_t)msg) == NULL && (c = add(tr,
+		    (pid_t)msg)) != NULL && ev == PTRACE_EVENT_CLONE)
+			c->tgid = tgid_of(c->tid);
+		resume(pid, PTRACE_CONT, 0);
+		return;
+	case PTRACE_EVENT_STOP:
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+		    sig == SIGTTOU)
+			resume(pid, PTRACE_LISTEN, 0);	/* group-stop */
+		else
+			resume(pid, PTRACE_CONT, 0);
+		return;
+	case 0:
+		if (sig == (SIGTRAP | 0x80)) {
+			syscall_exit(tr, t);
+			return;
+		}
+		resume(pid, PTRACE_CONT, sig);	/* deliver it */
+		return;
+	default:
+		resume(pid, PTRACE_CONT, 0);
+		return;
+	}
+}
+
+static void
+reap(struct tracer *tr)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, __WALL | WNOHANG)) > 0) {
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			ended(tr, pid, status);
+		else if (WIFSTOPPED(status))
+			stopped(tr, pid, status);
+	}
+}
+
+static void
+forward(struct tracer *tr, const struct signalfd_siginfo *si)
+{
+	int sig = (int)si->ssi_signo;
+
+	/* A signal from the terminal reached the whole process group,
+	 * the command included: passing it on would double it. */
+	if (si->ssi_code == SI_KERNEL || tr->main_pid <= 0 || tr->done)
+		return;
+	kill(tr->main_pid, sig);
+	if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+		kill(getpid(), SIGSTOP);	/* stop beside it, as a shell
+						 * expects of its job */
+}
+
+static void
+signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tracer *tr = arg;
+	struct signalfd_siginfo si[16];
+	ssize_t n;
+	size_t i;
+
+	(void)what;
+	while ((n = read(fd, si, sizeof(si))) > 0)
+		for (i = 0; i < (size_t)n / sizeof(si[0]); i++)
+			if (si[i].ssi_signo != SIGCHLD)
+				forward(tr, &si[i]);
+	reap(tr);
+}
+
+struct tracer *
+tracer_new(struct event_base *base, const struct tracer_config *cfg,
+    struct guard *guard)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+	sigset_t set;
+	size_t i;
+
+	if (tr == NULL)
+		return NULL;
+	tr->base = base;
+	tr->cfg = *cfg;
+	tr->guard = guard;
+	tr->sigfd = -1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &set, &tr->oldmask) == -1 ||
+	    (tr->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    (tr->sigev = event_new(base, tr->sigfd, EV_READ | EV_PERSIST,
+	    signal_cb, tr)) == NULL || event_add(tr->sigev, NULL) == -1) {
+		log_warn("tracer: signals");
+		tracer_free(tr);
+		return NULL;
+	}
+	return tr;
+}
+
+void
+tracer_free(struct tracer *tr)
+{
+	struct tracee *t, *next;
+	size_t i;
+
+	if (tr == NULL)
+		return;
+	for (i = 0; i < BUCKETS; i++)
+		for (t = tr->buckets[i]; t != NULL; t = next) {
+			next = t->next;
+			kill(t->tid, SIGKILL);
+			free(t);
+		}
+	if (tr->sigev != NULL)
+		event_free(tr->sigev);
+	if (tr->sigfd != -1)
+		close(tr->sigfd);
+	free(tr);
+}
+
+int
+tracer_spawn(struct tracer *tr)
+{
+	const long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP |
+	    PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+	    PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD;
+	int status, e;
+	pid_t pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &tr->oldmask, NULL);
+		/* Dies with fnguard even before the tracer holds it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		raise(SIGSTOP);
+		if (seccomp_install(&tr->cfg.plan) == -1) {
+			fprintf(stderr, "fnguard: seccomp: %s\n",
+			    strerror(errno));
+			_exit(126);
+		}
+		execvp(tr->cfg.argv[0], tr->cfg.argv);
+		e = errno;
+		fprintf(stderr, "fnguard: %s: %s\n", tr->cfg.argv[0],
+		    strerror(e));
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	tr->main_pid = pid;
+	tr->main_starting = true;
+	if (waitpid(pid, &status, WSTOPPED) == -1 || !WIFSTOPPED(status)) {
+		log_warnx("%s: did not start", tr->cfg.argv[0]);
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	if (ptrace(PTRACE_SEIZE, pid, 0, (void *)opts) == -1) {
+		log_warn("ptrace");
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	if (add(tr, pid) == NULL) {
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	kill(pid, SIGCONT);
+	return 0;
+}
+
+bool
+tracer_done(const struct tracer *tr)
+{
+	return tr->done;
+}
+
+int
+tracer_exit_code(const struct tracer *tr)
+{
+	return tr->exit_code;
+}
+
+void
+tracer_stats(const struct tracer *tr, struct tracer_stats *out)
+{
+	*out = tr->stats;
+}
