@@ -323,11 +323,8 @@ on_exec(struct tracer *tr, struct tracee *t, const struct user_regs_struct *r,
 	}
 	/* Nothing there: the kernel fails it (execvp walks PATH this way);
 	 * a file that appears meanwhile meets the check at the exec event. */
-	if (stat(t->checked, &st) == -1 && strncmp(t->checked, "/memfd:", 7) != 0) {
-		t->pending = PEND_EXEC;
-		t->interp[0] = '\0';
-		return ACT_ALLOW;
-	}
+	if (stat(t->checked, &st) == -1 && strncmp(t->checked, "/memfd:", 7) != 0)
+		return ACT_ALLOW;	/* pending stays none: judged at the event */
 	if (tmem_read_argv(t->tid, argv, command, sizeof(command)) == -1) {
 		*err = EFAULT;
 		return ACT_DENY;
@@ -972,8 +969,16 @@ on_sendmsg(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
 	}
 	if (sfd != -1)
 		close(sfd);
-	if (a != ACT_ALLOW || named == 0)
+	if (a != ACT_ALLOW)
 		return a;
+	if (named == 0) {
+		/* Entries past the ones read are not sent unchecked. */
+		if (multi && vlen > n) {
+			set_arg(r, 2, n);
+			*regs_changed = true;
+		}
+		return ACT_ALLOW;
+	}
 	/* The headers too, pointing at the copies; sendmmsg sends at most
 	 * MMSG_MAX at a time (a short count, which callers handle). */
 	for (i = 0; i < n; i++)
