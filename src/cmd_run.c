@@ -229,6 +229,7 @@ cmd_run(int argc, char **argv)
 	struct run_opts o;
 	struct run r;
 	struct tracer_config tc;
+	struct tracer_stats ts;
 	const struct rule *rule;
 	bool dns_on;
 	int rc = EXIT_FOUND;
@@ -288,6 +289,12 @@ cmd_run(int argc, char **argv)
 	event_base_dispatch(r.base);
 	if (tracer_done(r.tracer))
 		rc = tracer_exit_code(r.tracer);
+	tracer_stats(r.tracer, &ts);
+	log_debug("run: %llu processes, %llu stops (%llu seccomp), %llu "
+	    "denied, %llu killed, %llu redirected",
+	    (unsigned long long)ts.processes, (unsigned long long)ts.stops,
+	    (unsigned long long)ts.seccomp_stops, (unsigned long long)ts.denied,
+	    (unsigned long long)ts.killed, (unsigned long long)ts.redirected);
 done:
 	tracer_free(r.tracer);
 	proxy_free(r.proxy);

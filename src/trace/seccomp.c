@@ -71,6 +71,15 @@ static const int denied_calls[] = {
 	__NR_pidfd_getfd,
 };
 
+/* Calls that rearrange what a path names (a bind mount of a denied
+ * directory onto an allowed one, a new root): refused while files are
+ * checked, since paths are judged in fnguard's view of the tree. */
+static const int mount_calls[] = {
+	__NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot,
+	__NR_open_tree, __NR_move_mount, __NR_fsopen, __NR_fsconfig,
+	__NR_fsmount, __NR_fspick, __NR_mount_setattr, __NR_setns,
+};
+
 static const int io_uring_calls[] = {
 	__NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register,
 };
@@ -145,6 +154,9 @@ seccomp_build(const struct seccomp_plan *plan, void *out, size_t max)
 		each(&p, exec_calls, 2, RET_TRACE);
 	each(&p, open_calls, sizeof(open_calls) / sizeof(open_calls[0]),
 	    RET_TRACE);
+	if (plan->files)
+		each(&p, mount_calls, sizeof(mount_calls) /
+		    sizeof(mount_calls[0]), RET_ERRNO(EPERM));
 	if (plan->files)
 		each(&p, file_calls, sizeof(file_calls) / sizeof(file_calls[0]),
 		    RET_TRACE);
