@@ -291,10 +291,11 @@ cmd_run(int argc, char **argv)
 		rc = tracer_exit_code(r.tracer);
 	tracer_stats(r.tracer, &ts);
 	log_debug("run: %llu processes, %llu stops (%llu seccomp), %llu "
-	    "denied, %llu killed, %llu redirected",
+	    "denied, %llu killed, %llu redirected, %llu fast opens",
 	    (unsigned long long)ts.processes, (unsigned long long)ts.stops,
 	    (unsigned long long)ts.seccomp_stops, (unsigned long long)ts.denied,
-	    (unsigned long long)ts.killed, (unsigned long long)ts.redirected);
+	    (unsigned long long)ts.killed, (unsigned long long)ts.redirected,
+	    (unsigned long long)ts.fast_opens);
 done:
 	tracer_free(r.tracer);
 	proxy_free(r.proxy);

@@ -44,8 +44,11 @@ enum pathres_last { PATHRES_FOLLOW, PATHRES_NOFOLLOW };
  * /proc/PID/fd/N standing for the file the descriptor holds. Components
  * that do not exist (yet) are kept as written. With empty_path (AT_EMPTY_PATH
  * and an empty path) the result is the file dirfd holds. Returns 0 with the
- * absolute path in out, or -1 with errno (ENAMETOOLONG, ELOOP, EBADF,
- * ENOENT for an empty path).
+ * absolute path in out, or a positive value telling the ways it does not
+ * name the file alone: bit 1, a /proc/PID/{fd/N,cwd,root,exe} link was
+ * followed (the path names what the link held); bit 2, path ended in "/"
+ * (the kernel wants a directory there). -1 with errno on failure
+ * (ENAMETOOLONG, ELOOP, EBADF, ENOENT for an empty path).
  */
 int pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
     enum pathres_last last, bool empty_path, char *out, size_t outlen);

@@ -190,7 +190,7 @@ pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 	size_t rlen = 0, wpos = 0, clen;
 	const char *comp;
 	struct stat st;
-	int links = 0;
+	int links = 0, via_proc = 0;
 	ssize_t n;
 	bool is_last;
 
@@ -201,7 +201,7 @@ pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 		}
 		if (pathres_fd(pid, dirfd, out, outlen) == -1)
 			return -1;
-		return 0;
+		return 1;
 	}
 	if (strlen(path) >= sizeof(work)) {
 		errno = ENAMETOOLONG;
@@ -264,6 +264,8 @@ pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 		if ((n = readlink(res, target, sizeof(target) - 1)) == -1)
 			continue;
 		target[n] = '\0';
+		if (proc_magic(res))
+			via_proc = 1;
 		if (target[0] != '/') {
 			if (proc_magic(res))
 				continue;	/* pipe:[N], anon_inode:... */
@@ -294,5 +296,5 @@ pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 		return -1;
 	}
 	memcpy(out, res, rlen + 1);
-	return 0;
+	return via_proc | (path[strlen(path) - 1] == '/' ? 2 : 0);
 }

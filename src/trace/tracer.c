@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/kcmp.h>
 #include <netinet/in.h>
 
 #include "fnguard/log.h"
@@ -40,6 +42,26 @@
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
+#ifndef RESOLVE_NO_SYMLINKS
+#define RESOLVE_NO_SYMLINKS 0x04
+#endif
+
+/* PROCMAP_QUERY (Linux 6.11): the mapping that holds an address, asked
+ * of /proc/PID/maps by ioctl. Declared here for older headers. */
+struct procmap_query_abi {
+	uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags;
+	uint64_t vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define PROCMAP_QUERY_IOCTL _IOWR('f', 17, struct procmap_query_abi)
+#define PROCMAP_VMA_SHARED 0x08
+
+/* The flags open(2) and openat2(2) both take. */
+#define OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | \
+	O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_LARGEFILE | \
+	O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | \
+	FASYNC)
 
 #define BUCKETS 1024
 #define SCRATCH 16384		/* below the red zone of a stopped thread */
@@ -57,6 +79,13 @@ struct tracee {
 	int pend_fd;
 	struct sockaddr_storage pend_addr;
 	bool have_actor;
+	/* The leader of a thread group counts its threads; a process whose
+	 * memory another process shares (CLONE_VM) is marked. Opens in a
+	 * process whose memory only the stopped thread can touch skip the
+	 * second look (see fast_open). */
+	int threads;
+	bool shared_vm;
+	int maps_fd;			/* /proc/PID/maps, or -1 */
 	struct procinfo actor;		/* who this process is, for events */
 	char checked[PATH_MAX];		/* exec/open: the path judged */
 	char interp[PATH_MAX];		/* exec of a script: its interpreter */
@@ -106,13 +135,15 @@ find(struct tracer *tr, pid_t tid)
 	return NULL;
 }
 
+/* Tgid and PPid of a thread, from /proc/TID/status. */
 static pid_t
-tgid_of(pid_t tid)
+tgid_of(pid_t tid, pid_t *ppid)
 {
-	char path[64], buf[512], *p;
+	char path[64], buf[1024], *p;
 	ssize_t n;
 	int fd;
 
+	*ppid = 0;
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)tid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return tid;
@@ -121,6 +152,8 @@ tgid_of(pid_t tid)
 	if (n <= 0)
 		return tid;
 	buf[n] = '\0';
+	if ((p = strstr(buf, "\nPPid:")) != NULL)
+		*ppid = (pid_t)strtol(p + 6, NULL, 10);
 	if ((p = strstr(buf, "\nTgid:")) == NULL)
 		return tid;
 	return (pid_t)strtol(p + 6, NULL, 10);
@@ -129,13 +162,28 @@ tgid_of(pid_t tid)
 static struct tracee *
 add(struct tracer *tr, pid_t tid)
 {
-	struct tracee *t = calloc(1, sizeof(*t));
+	struct tracee *t = calloc(1, sizeof(*t)), *leader;
 	unsigned b = (unsigned)tid % BUCKETS;
+	pid_t ppid = 0;
 
 	if (t == NULL)
 		return NULL;
 	t->tid = tid;
-	t->tgid = tid == tr->main_pid ? tid : tgid_of(tid);
+	t->maps_fd = -1;
+	t->threads = 1;
+	t->tgid = tid == tr->main_pid ? tid : tgid_of(tid, &ppid);
+	if (t->tgid != tid) {
+		if ((leader = find(tr, t->tgid)) != NULL)
+			leader->threads++;
+		else
+			t->shared_vm = true;	/* unknown group: no fast path */
+	} else if (ppid > 0 && tid != tr->main_pid) {
+		/* kcmp(2): 0 same memory (CLONE_VM: vfork, or a sibling),
+		 * 1 or 2 another; an error counts as shared. */
+		long k = syscall(SYS_kcmp, tid, ppid, KCMP_VM, 0, 0);
+
+		t->shared_vm = k != 1 && k != 2;
+	}
 	t->next = tr->buckets[b];
 	tr->buckets[b] = t;
 	tr->stats.processes++;
@@ -145,12 +193,17 @@ add(struct tracer *tr, pid_t tid)
 static void
 drop(struct tracer *tr, pid_t tid)
 {
-	struct tracee **pp, *t;
+	struct tracee **pp, *t, *leader;
 
 	for (pp = &tr->buckets[(unsigned)tid % BUCKETS]; (t = *pp) != NULL;
 	    pp = &t->next)
 		if (t->tid == tid) {
 			*pp = t->next;
+			if (t->tgid != tid &&
+			    (leader = find(tr, t->tgid)) != NULL)
+				leader->threads--;
+			if (t->maps_fd != -1)
+				close(t->maps_fd);
 			free(t);
 			return;
 		}
@@ -354,6 +407,11 @@ exec_event(struct tracer *tr, struct tracee *t)
 	enum act a = ACT_ALLOW;
 
 	t->have_actor = false;
+	t->shared_vm = false;		/* a new address space of its own */
+	if (t->maps_fd != -1) {
+		close(t->maps_fd);
+		t->maps_fd = -1;
+	}
 	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)t->tid);
 	if ((n = readlink(link, exe, sizeof(exe) - 1)) <= 0) {
 		log_warnx("pid %ld: exec: cannot read %s: killed",
@@ -429,22 +487,24 @@ filecall_of(long nr)
 	return NULL;
 }
 
-/* /proc/N/mem or /proc/N/task/M/mem. */
-static bool
+/* /proc/N/mem or /proc/N/task/M/mem: N, else 0. */
+static long
 proc_mem(const char *path)
 {
 	const char *p;
+	long pid;
 
 	if (strncmp(path, "/proc/", 6) != 0)
-		return false;
+		return 0;
+	pid = strtol(path + 6, NULL, 10);
 	p = path + 6 + strspn(path + 6, "0123456789");
 	if (p == path + 6)
-		return false;
+		return 0;
 	if (strncmp(p, "/task/", 6) == 0) {
 		p += 6;
 		p += strspn(p, "0123456789");
 	}
-	return strcmp(p, "/mem") == 0;
+	return strcmp(p, "/mem") == 0 ? pid : 0;
 }
 
 /* Reads and resolves the path in argument pi (dirfd in di). */
@@ -467,6 +527,70 @@ read_path(struct tracee *t, const struct user_regs_struct *r, int di, int pi,
 	    follow ? PATHRES_FOLLOW : PATHRES_NOFOLLOW, empty_ok, out, outlen);
 }
 
+/* Can only the stopped thread touch the memory that holds the stack
+ * scratch? One thread in the group, no process sharing its memory, and
+ * the stack pointer's mapping private (PROCMAP_QUERY). */
+static bool
+memory_private(struct tracer *tr, struct tracee *t,
+    const struct user_regs_struct *r)
+{
+	struct tracee *leader = t->tgid == t->tid ? t : find(tr, t->tgid);
+	struct procmap_query_abi q;
+	char path[64];
+
+	if (leader == NULL || leader->threads != 1 || leader->shared_vm ||
+	    t->shared_vm)
+		return false;
+	if (leader->maps_fd == -1) {
+		snprintf(path, sizeof(path), "/proc/%ld/maps", (long)t->tgid);
+		if ((leader->maps_fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			return false;
+	}
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.query_addr = r->rsp - RED_ZONE - SCRATCH;
+	if (ioctl(leader->maps_fd, PROCMAP_QUERY_IOCTL, &q) == -1)
+		return false;
+	return !(q.vma_flags & PROCMAP_VMA_SHARED) &&
+	    q.vma_start <= q.query_addr && q.vma_end >= r->rsp;
+}
+
+/*
+ * The open without a second look: the call becomes openat2(2) of the
+ * checked absolute path, copied below the stopped thread's stack, with
+ * RESOLVE_NO_SYMLINKS, so the kernel opens what was judged or fails (a
+ * symlink swapped in meanwhile gives ELOOP; mounts are refused while files
+ * are checked). Only where nothing else can write that copy, and not for
+ * paths through /proc links, whose targets may be gone by name.
+ */
+static bool
+fast_open(struct tracer *tr, struct tracee *t, const struct filecall *fc,
+    struct user_regs_struct *r, uint64_t flags, bool not_plain)
+{
+	struct { uint64_t flags, mode, resolve; } how;
+	uint64_t path_at, how_at;
+	size_t len = strlen(t->checked) + 1;
+
+	if (fc->type != F_OPEN || not_plain || (flags & ~(uint64_t)OPEN_FLAGS) ||
+	    len > 4096 || !memory_private(tr, t, r))
+		return false;
+	how.flags = flags;
+	how.mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE))
+		how.mode = (fc->nr == __NR_creat ? arg(r, 1) :
+		    fc->nr == __NR_open ? arg(r, 2) : arg(r, 3)) & 07777;
+	how.resolve = RESOLVE_NO_SYMLINKS;
+	if (scratch_put(t->tid, r, 0, t->checked, len, &path_at) == -1 ||
+	    scratch_put(t->tid, r, 4096, &how, sizeof(how), &how_at) == -1)
+		return false;
+	r->orig_rax = __NR_openat2;
+	set_arg(r, 0, (uint64_t)(int64_t)AT_FDCWD);
+	set_arg(r, 1, path_at);
+	set_arg(r, 2, how_at);
+	set_arg(r, 3, sizeof(how));
+	return true;
+}
+
 static enum act
 on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
     struct user_regs_struct *r, int *err, bool *regs_changed)
@@ -478,6 +602,8 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 	bool follow = fc->follow, empty = false, open_like;
 	enum event_kind kind = fc->kind;
 	enum event_access access = ACCESS_NONE;
+	long mem_pid;
+	int res = 0;
 
 	t->pending = PEND_NONE;
 	if (fc->type == F_HANDLE) {
@@ -544,8 +670,8 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 			*err = errno;
 			return ACT_DENY;
 		}
-	} else if (read_path(t, r, fc->dirfd, fc->path, follow, empty,
-	    t->checked, sizeof(t->checked)) == -1) {
+	} else if ((res = read_path(t, r, fc->dirfd, fc->path, follow, empty,
+	    t->checked, sizeof(t->checked))) == -1) {
 		*err = errno;
 		return ACT_DENY;
 	} else if (fc->path2 >= 0 && read_path(t, r, fc->dirfd2, fc->path2,
@@ -554,10 +680,12 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 		return ACT_DENY;
 	}
 
-	/* Another process's memory is out of reach whatever the policy. */
-	if (open_like && proc_mem(t->checked) && access != ACCESS_READ) {
-		log_warnx("pid %ld: open of %s for writing refused",
-		    (long)t->tgid, t->checked);
+	/* Another process's memory (fnguard's, another tracee's) is out of
+	 * reach whatever the policy. */
+	if (open_like && (mem_pid = proc_mem(t->checked)) != 0 &&
+	    mem_pid != t->tgid) {
+		log_warnx("pid %ld: open of %s refused", (long)t->tgid,
+		    t->checked);
 		*err = EACCES;
 		return ACT_DENY;
 	}
@@ -587,6 +715,11 @@ resolv_conf:
 		return ACT_ALLOW;
 	}
 	if (open_like && files_on(tr)) {
+		if (fast_open(tr, t, fc, r, flags, res != 0)) {
+			*regs_changed = true;
+			tr->stats.fast_opens++;
+			return ACT_ALLOW;
+		}
 		t->pending = PEND_OPEN;
 		t->pend_kind = kind;
 		t->pend_access = access;
@@ -1170,7 +1303,7 @@ ended(struct tracer *tr, pid_t pid, int status)
 static void
 stopped(struct tracer *tr, pid_t pid, int status)
 {
-	struct tracee *t = find(tr, pid), *c;
+	struct tracee *t = find(tr, pid), *c, *leader;
 	unsigned long msg = 0;
 	int sig = WSTOPSIG(status), ev = status >> 16;
 
@@ -1204,9 +1337,11 @@ stopped(struct tracer *tr, pid_t pid, int status)
 		if (t->tgid == tr->main_pid)
 			tr->main_starting = false;
 		if (ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg) == 0 &&
-		    find(tr, (pid_t)msg) == NULL && (c = add(tr,
-		    (pid_t)msg)) != NULL && ev == PTRACE_EVENT_CLONE)
-			c->tgid = tgid_of(c->tid);
+		    ((c = find(tr, (pid_t)msg)) != NULL ||
+		    (c = add(tr, (pid_t)msg)) != NULL) &&
+		    ev == PTRACE_EVENT_CLONE && c->tgid == c->tid &&
+		    c->shared_vm && (leader = find(tr, t->tgid)) != NULL)
+			leader->shared_vm = true;	/* runs beside it */
 		resume(pid, PTRACE_CONT, 0);
 		return;
 	case PTRACE_EVENT_STOP:
