@@ -46,7 +46,8 @@ static const char run_usage[] =
     "  --upstream ADDR     nameserver for the embedded resolver (default:\n"
     "                      those of /etc/resolv.conf); may repeat\n"
     "  --dns-listen ADDR   loopback address for the embedded resolver\n"
-    "                      (port 53; default 127.53.X.Y chosen per run)\n"
+    "                      (port 53 where allowed, else any; default\n"
+    "                      127.53.X.Y chosen per run)\n"
     "CMD's exit status is fnguard's (128+N when a signal N ended it).\n";
 
 struct run_opts {
@@ -124,7 +125,9 @@ on(enum effect e)
 /*
  * The embedded resolver on port 53 of a loopback address of this run's
  * own (127.53.X.Y from the pid, the next ones when taken), or of
- * --dns-listen. Returns 0, or -1 when it cannot listen.
+ * --dns-listen. Without the right to port 53, on a port the kernel picks:
+ * DNS then reaches it only by redirection, with reply addresses fixed up.
+ * Returns 0, or -1 when it cannot listen.
  */
 static int
 start_resolver(struct run *r, struct tracer_config *tc)
@@ -137,29 +140,35 @@ start_resolver(struct run *r, struct tracer_config *tc)
 	if (rc->nupstreams == 0)
 		rc->nupstreams = resolver_read_resolv_conf("/etc/resolv.conf",
 		    rc->upstream, RESOLVER_MAX_UPSTREAMS);
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 9 && r->resolver == NULL; i++) {
 		if (r->o->dns_listen != NULL)
 			snprintf(text, sizeof(text), "%s", r->o->dns_listen);
 		else
-			snprintf(text, sizeof(text), "127.53.%u.%u:53",
+			snprintf(text, sizeof(text), "127.53.%u.%u",
 			    ((unsigned)pid >> 8) & 0xff,
 			    ((unsigned)pid + i) & 0xff);
 		rc->nlisten = 1;
-		if (resolver_parse_addr(text, 53, &rc->listen[0],
+		if (resolver_parse_addr(text, i < 8 ? 53 : 0, &rc->listen[0],
 		    &rc->listen_len[0]) == -1)
 			cli_usage("run", "--dns-listen %s: expected an address",
 			    text);
-		if ((r->resolver = resolver_new(r->base, rc,
-		    &r->svc.guard)) != NULL)
-			break;
-		if (r->o->dns_listen != NULL)
+		r->resolver = resolver_new(r->base, rc, &r->svc.guard);
+		if (r->resolver == NULL && errno == EACCES)
+			i = 7;		/* no right to port 53: any port */
+		else if (r->resolver == NULL && r->o->dns_listen != NULL)
 			return -1;
 	}
 	if (r->resolver == NULL)
 		return -1;
-	tc->dns = rc->listen[0];
-	tc->dns_len = rc->listen_len[0];
-	return 0;
+	return resolver_listen_addr(r->resolver, 0, &tc->dns, &tc->dns_len);
+}
+
+static int
+dns_port(const struct sockaddr_storage *sa)
+{
+	return ntohs(sa->ss_family == AF_INET ?
+	    ((const struct sockaddr_in *)sa)->sin_port :
+	    ((const struct sockaddr_in6 *)sa)->sin6_port);
 }
 
 /* A resolv.conf naming the resolver, with the system's other lines. */
@@ -262,13 +271,14 @@ cmd_run(int argc, char **argv)
 	if (tc.plan.net) {
 		if (start_resolver(&r, &tc) == -1) {
 			if (dns_on || o.dns_listen != NULL) {
-				log_warnx("run: the resolver cannot listen on "
-				    "port 53 of a loopback address (root or "
-				    "CAP_NET_BIND_SERVICE is needed)");
+				log_warnx("run: the resolver cannot listen");
 				goto done;
 			}
 			log_warnx("run: no embedded resolver: DNS is judged "
 			    "as plain traffic");
+		} else if (dns_port(&tc.dns) != 53) {
+			log_info("run: the resolver is not on port 53: DNS "
+			    "reaches it by redirection only");
 		} else if (write_resolv_conf(&r, &tc.dns) == -1) {
 			log_warn("run: resolv.conf");
 			goto done;
@@ -291,11 +301,13 @@ cmd_run(int argc, char **argv)
 		rc = tracer_exit_code(r.tracer);
 	tracer_stats(r.tracer, &ts);
 	log_debug("run: %llu processes, %llu stops (%llu seccomp), %llu "
-	    "denied, %llu killed, %llu redirected, %llu fast opens",
+	    "denied, %llu killed, %llu redirected, %llu fast opens, "
+	    "%llu replies fixed",
 	    (unsigned long long)ts.processes, (unsigned long long)ts.stops,
 	    (unsigned long long)ts.seccomp_stops, (unsigned long long)ts.denied,
 	    (unsigned long long)ts.killed, (unsigned long long)ts.redirected,
-	    (unsigned long long)ts.fast_opens);
+	    (unsigned long long)ts.fast_opens,
+	    (unsigned long long)ts.replies_fixed);
 done:
 	tracer_free(r.tracer);
 	proxy_free(r.proxy);

@@ -51,6 +51,11 @@ void resolver_free(struct resolver *);
 
 void resolver_stats(const struct resolver *, struct resolver_stats *);
 
+/* Where listen address i is bound (with port 0 configured: the port the
+ * kernel chose, the same for UDP and TCP). Returns 0 or -1. */
+int resolver_listen_addr(const struct resolver *, size_t i,
+    struct sockaddr_storage *out, socklen_t *len);
+
 /*
  * Parses "IP" or "IP:PORT" or "[IPv6]:PORT" into sa with default_port.
  * Returns 0 or -1.

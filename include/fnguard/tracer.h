@@ -44,6 +44,7 @@ struct tracer_config {
 struct tracer_stats {
 	uint64_t stops, seccomp_stops, denied, killed, processes, redirected;
 	uint64_t fast_opens;		/* opens checked without a second stop */
+	uint64_t replies_fixed;		/* DNS replies shown from the asked server */
 };
 
 struct tracer;

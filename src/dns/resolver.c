@@ -980,6 +980,16 @@ listen_one(struct resolver *r, size_t i)
 		log_warn("dns: udp %s", text);
 		return -1;
 	}
+	/* Port 0: the one the kernel gave UDP, for TCP too. */
+	if ((sa->ss_family == AF_INET &&
+	    ((const struct sockaddr_in *)sa)->sin_port == 0) ||
+	    (sa->ss_family == AF_INET6 &&
+	    ((const struct sockaddr_in6 *)sa)->sin6_port == 0)) {
+		if (getsockname(r->udp_fd[i], (struct sockaddr *)&r->cfg.listen[i],
+		    &len) == -1)
+			return -1;
+		format_endpoint(sa, text, sizeof(text));
+	}
 	r->udp_ev[i] = event_new(r->base, r->udp_fd[i], EV_READ | EV_PERSIST,
 	    udp_read_cb, r);
 	r->tcp[i] = evconnlistener_new_bind(r->base, tcp_accept_cb, r,
@@ -1073,4 +1083,15 @@ void
 resolver_stats(const struct resolver *r, struct resolver_stats *out)
 {
 	*out = r->stats;
+}
+
+int
+resolver_listen_addr(const struct resolver *r, size_t i,
+    struct sockaddr_storage *out, socklen_t *len)
+{
+	if (i >= r->nlisten)
+		return -1;
+	*out = r->cfg.listen[i];
+	*len = r->cfg.listen_len[i];
+	return 0;
 }

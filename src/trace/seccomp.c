@@ -171,6 +171,14 @@ seccomp_build(const struct seccomp_plan *plan, void *out, size_t max)
 		JEQ(&p, 0, 1, 0);
 		RET(&p, RET_TRACE);
 		RET(&p, RET_ALLOW);
+		/* recvfrom stops only when it asks for the source. */
+		JEQ(&p, __NR_recvfrom, 0, 6);
+		LD(&p, ARG_LO(4));
+		JEQ(&p, 0, 0, 2);
+		LD(&p, ARG_HI(4));
+		JEQ(&p, 0, 1, 0);
+		RET(&p, RET_TRACE);
+		RET(&p, RET_ALLOW);
 		/* socket stops for packet and raw sockets only. */
 		JEQ(&p, __NR_socket, 0, 7);
 		LD(&p, ARG_LO(0));

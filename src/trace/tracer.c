@@ -67,8 +67,19 @@ struct procmap_query_abi {
 #define SCRATCH 16384		/* below the red zone of a stopped thread */
 #define RED_ZONE 128
 #define MMSG_MAX 16		/* sendmmsg entries rewritten at a time */
+#define REDIRECTS 64		/* sockets whose DNS went to the resolver */
 
-enum pend { PEND_NONE, PEND_EXEC, PEND_OPEN, PEND_CONNECT };
+enum pend { PEND_NONE, PEND_EXEC, PEND_OPEN, PEND_CONNECT, PEND_RECV };
+
+/* A socket whose DNS was sent to the resolver in place of orig: replies
+ * reported as coming from the resolver are shown as coming from orig,
+ * since glibc and musl drop answers from an address they did not ask. */
+struct redirect {
+	pid_t tgid;
+	int fd;
+	struct sockaddr_storage orig;
+	socklen_t orig_len;
+};
 
 struct tracee {
 	pid_t tid, tgid;
@@ -103,6 +114,8 @@ struct tracer {
 	bool main_starting;		/* single-threaded, no children yet */
 	bool done;
 	int exit_code;
+	struct redirect redirects[REDIRECTS];
+	size_t next_redirect;
 	struct tracer_stats stats;
 };
 
@@ -832,8 +845,38 @@ dns_addr_for(const struct tracer *tr, int family, struct sockaddr_storage *out)
  * The checks for one destination. On allow, *dst (len *dlen) is what the
  * call must use: the same address, or the resolver's or the proxy's.
  */
+static struct redirect *
+find_redirect(struct tracer *tr, pid_t tgid, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < REDIRECTS; i++)
+		if (tr->redirects[i].tgid == tgid && tr->redirects[i].fd == fd)
+			return &tr->redirects[i];
+	return NULL;
+}
+
+static void
+note_redirect(struct tracer *tr, pid_t tgid, int fd,
+    const struct sockaddr_storage *orig, socklen_t len)
+{
+	struct redirect *rd = find_redirect(tr, tgid, fd);
+
+	if (rd == NULL) {
+		rd = &tr->redirects[tr->next_redirect];
+		tr->next_redirect = (tr->next_redirect + 1) % REDIRECTS;
+	}
+	rd->tgid = tgid;
+	rd->fd = fd;
+	rd->orig = *orig;
+	rd->orig_len = len;
+}
+
+static bool same_sockaddr(const struct sockaddr_storage *,
+    const struct sockaddr_storage *);
+
 static enum act
-outbound(struct tracer *tr, struct tracee *t, int sfd, int type,
+outbound(struct tracer *tr, struct tracee *t, int fd, int sfd, int type,
     enum event_kind kind, struct sockaddr_storage *dst, socklen_t *dlen,
     int *err)
 {
@@ -848,6 +891,8 @@ outbound(struct tracer *tr, struct tracee *t, int sfd, int type,
 	if (port == 53 && tr->cfg.dns.ss_family != 0 &&
 	    (type == SOCK_DGRAM || type == SOCK_STREAM)) {
 		if ((rlen = dns_addr_for(tr, dst->ss_family, &redirect)) > 0) {
+			if (!same_sockaddr(dst, &redirect))
+				note_redirect(tr, t->tgid, fd, dst, *dlen);
 			*dst = redirect;
 			*dlen = rlen;
 			tr->stats.redirected++;
@@ -942,7 +987,7 @@ on_connect(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
 		*err = ENOTSOCK;
 		return ACT_DENY;
 	}
-	a = outbound(tr, t, sfd, type, EVENT_CONNECT, &dst, &dlen, err);
+	a = outbound(tr, t, fd, sfd, type, EVENT_CONNECT, &dst, &dlen, err);
 	close(sfd);
 	if (a != ACT_ALLOW)
 		return a;
@@ -1024,7 +1069,8 @@ on_sendto(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
 		return ACT_DENY;
 	}
 	type = sock_type(sfd);
-	a = outbound(tr, t, sfd, type, EVENT_SENDTO, &dst, &dlen, err);
+	a = outbound(tr, t, (int)arg(r, 0), sfd, type, EVENT_SENDTO, &dst,
+	    &dlen, err);
 	close(sfd);
 	if (a != ACT_ALLOW)
 		return a;
@@ -1088,8 +1134,8 @@ on_sendmsg(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
 			}
 			type = sock_type(sfd);
 		}
-		if ((a = outbound(tr, t, sfd, type, EVENT_SENDTO, &dst[i],
-		    &dlen, err)) != ACT_ALLOW)
+		if ((a = outbound(tr, t, (int)arg(r, 0), sfd, type,
+		    EVENT_SENDTO, &dst[i], &dlen, err)) != ACT_ALLOW)
 			break;
 		named++;
 		if (scratch_put(t->tid, r, 1024 + i * sizeof(dst[0]), &dst[i],
@@ -1124,6 +1170,51 @@ on_sendmsg(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
 	if (multi)
 		set_arg(r, 2, n);
 	*regs_changed = true;
+	return ACT_ALLOW;
+}
+
+/* recvfrom(fd, buf, len, flags, src, srclen) on a socket whose DNS went to
+ * the resolver: the reply's source is shown after the call returns. */
+static enum act
+on_recvfrom(struct tracer *tr, struct tracee *t, const struct user_regs_struct *r)
+{
+	if (find_redirect(tr, t->tgid, (int)arg(r, 0)) == NULL)
+		return ACT_ALLOW;
+	t->pending = PEND_RECV;
+	t->pend_fd = (int)arg(r, 0);
+	return ACT_EXIT;
+}
+
+static enum act
+recvfrom_exit(struct tracer *tr, struct tracee *t,
+    const struct user_regs_struct *r)
+{
+	struct sockaddr_storage from, dns;
+	struct redirect *rd = find_redirect(tr, t->tgid, t->pend_fd);
+	socklen_t len, dlen;
+	uint32_t have;
+
+	t->pending = PEND_NONE;
+	if ((long)r->rax < 0 || rd == NULL || arg(r, 4) == 0 ||
+	    tmem_read(t->tid, arg(r, 5), &have, sizeof(have)) == -1)
+		return ACT_ALLOW;
+	len = have > sizeof(from) ? sizeof(from) : have;
+	memset(&from, 0, sizeof(from));
+	if (tmem_read(t->tid, arg(r, 4), &from, len) == -1)
+		return ACT_ALLOW;
+	dlen = dns_addr_for(tr, from.ss_family, &dns);
+	if (dlen == 0 || !same_sockaddr(&from, &dns))
+		return ACT_ALLOW;
+	/* Cut to the caller's buffer as the kernel would; the length
+	 * says the whole size. */
+	if (rd->orig.ss_family != from.ss_family)
+		return ACT_ALLOW;
+	have = rd->orig_len;
+	if (tmem_write(t->tid, arg(r, 4), &rd->orig,
+	    len < rd->orig_len ? len : rd->orig_len) == -1 ||
+	    tmem_write(t->tid, arg(r, 5), &have, sizeof(have)) == -1)
+		return ACT_ALLOW;
+	tr->stats.replies_fixed++;
 	return ACT_ALLOW;
 }
 
@@ -1235,6 +1326,9 @@ seccomp_stop(struct tracer *tr, struct tracee *t)
 	case __NR_listen:
 		a = on_listen(tr, t, &r, nr == __NR_bind, &err);
 		break;
+	case __NR_recvfrom:
+		a = on_recvfrom(tr, t, &r);
+		break;
 	case __NR_socket:
 		a = on_socket(tr, t, &r, &err);
 		break;
@@ -1280,6 +1374,8 @@ syscall_exit(struct tracer *tr, struct tracee *t)
 		a = open_exit(tr, t, (long)r.rax);
 	else if (t->pending == PEND_CONNECT)
 		a = connect_exit(tr, t, (long)r.rax);
+	else if (t->pending == PEND_RECV)
+		a = recvfrom_exit(tr, t, &r);
 	t->pending = PEND_NONE;
 	if (a == ACT_KILL) {
 		kill_tracee(tr, t);
