@@ -1,6 +1,8 @@
 /* audit — see include/fnguard/audit.h. */
 #include "config.h"
 
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -695,6 +697,36 @@ key_from_record(struct agg_key *k, const struct audit_record *rec)
 
 /* ---- the table ---- */
 
+/*
+ * The arena and the index are mapped, not malloc'd: unmapped when the
+ * table empties, their memory goes back to the system at once, where the
+ * heap would keep it after a flood. Zero-filled when new.
+ */
+static void *
+map_new(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void *
+map_grow(void *p, size_t old, size_t size)
+{
+	if (p == NULL)
+		return map_new(size);
+	p = mremap(p, old, size, MREMAP_MAYMOVE);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+map_free(void *p, size_t size)
+{
+	if (p != NULL)
+		munmap(p, size);
+}
+
 static const char *
 ctx_str(const struct agg_ctx *c, int field)
 {
@@ -763,7 +795,7 @@ index_put(struct agg_slot *index, size_t nslots, uint64_t hash, uint32_t off)
 static bool
 agg_reindex(struct audit *a, size_t n)
 {
-	struct agg_slot *index = calloc(n, sizeof(*index));
+	struct agg_slot *index = map_new(n * sizeof(*index));
 	const struct chunk *h;
 	size_t off;
 
@@ -775,7 +807,7 @@ agg_reindex(struct audit *a, size_t n)
 			index_put(index, n, ((const struct agg_rec *)h)->hash,
 			    (uint32_t)off);
 	}
-	free(a->index);
+	map_free(a->index, a->nslots * sizeof(*a->index));
 	a->index = index;
 	a->nslots = n;
 	a->tombs = 0;
@@ -817,7 +849,7 @@ arena_alloc(struct audit *a, size_t size, uint32_t kind)
 			ncap *= 2;
 		if (ncap > a->max_bytes)
 			ncap = a->max_bytes;
-		if ((p = realloc(a->arena, ncap)) == NULL)
+		if ((p = map_grow(a->arena, a->cap, ncap)) == NULL)
 			return 0;
 		a->arena = p;
 		a->cap = ncap;
@@ -833,8 +865,8 @@ arena_alloc(struct audit *a, size_t size, uint32_t kind)
 static void
 agg_reset(struct audit *a)
 {
-	free(a->arena);
-	free(a->index);
+	map_free(a->arena, a->cap);
+	map_free(a->index, a->nslots * sizeof(*a->index));
 	a->arena = NULL;
 	a->index = NULL;
 	a->used = a->cap = a->dead_bytes = 0;
@@ -866,11 +898,11 @@ agg_rebuild(struct audit *a)
 		ncap = a->max_bytes;
 	for (nslots = AGG_INDEX_MIN; a->live * 4 > nslots;)
 		nslots *= 2;
-	na = malloc(ncap);
-	index = calloc(nslots, sizeof(*index));
+	na = map_new(ncap);
+	index = map_new(nslots * sizeof(*index));
 	if (na == NULL || index == NULL) {
-		free(na);
-		free(index);
+		map_free(na, ncap);
+		map_free(index, nslots * sizeof(*index));
 		return;
 	}
 	memset(a->ctx_cache, 0, sizeof(a->ctx_cache));
@@ -899,8 +931,8 @@ agg_rebuild(struct audit *a)
 			continue;
 		nused += h->size;
 	}
-	free(a->arena);
-	free(a->index);
+	map_free(a->arena, a->cap);
+	map_free(a->index, a->nslots * sizeof(*a->index));
 	a->arena = na;
 	a->cap = ncap;
 	a->used = nused;
