@@ -134,7 +134,6 @@ replay_line(const char *file, size_t lineno, const struct event_doc *doc,
 {
 	struct replay_run *run = arg;
 	struct verdict v, old;
-	struct audit_record rec;
 	struct identity id;
 
 	if (doc == NULL) {
@@ -150,8 +149,7 @@ replay_line(const char *file, size_t lineno, const struct event_doc *doc,
 		run->worst = v.verdict;
 	if (run->audit != NULL && v.verdict != VERDICT_ALLOW) {
 		replayer_identity(run->now, &doc->ev, &id);
-		audit_record_from_verdict(&rec, &id, &doc->ev, &v);
-		audit_submit(run->audit, &rec, doc->ev.time_ms);
+		audit_verdict(run->audit, &id, &doc->ev, &v, doc->ev.time_ms);
 		audit_flush(run->audit);
 	}
 	if (run->old != NULL) {

@@ -2,9 +2,21 @@
  * audit — verdicts into audit records (SPEC section 4), aggregated and
  * queued without blocking the enforcement point, then written to sinks.
  *
- * audit_submit() never blocks and never allocates: records go into a fixed
- * ring; identical records (same attack type, rule, process and object)
- * within the aggregation window are counted into one; when the ring is full
+ * audit_verdict() and audit_submit() never block. Identical records (same
+ * attack type, effect, rule, process path and object: domain, ip, port,
+ * filepath) within the aggregation window are one: the first goes out at
+ * once, the repeats are only counted (no record is built for them) and go
+ * out as one record with their count when the window closes.
+ *
+ * Memory is bounded: records that went out are remembered compactly (what
+ * records of one origin share is kept once; a record keeps its object and
+ * counters, some 80 bytes for a DNS name) in an arena that grows by
+ * doubling on demand up to a cap (aggregate_max records, 128 bytes a record
+ * on average), is rebuilt once half of it has expired and is freed when
+ * nothing is remembered, so an idle shipper holds none of it. Allocation
+ * is therefore bounded and amortised. Past the cap records still go out,
+ * one by one, and are counted (stats.unaggregated) and reported. Queued
+ * records are kept as their JSON lines in a fixed buffer; when it is full
  * records are dropped and counted, and the drop count is reported.
  */
 #ifndef FNGUARD_AUDIT_H
@@ -95,8 +107,8 @@ extern const struct sink_ops sink_file_ops;
 struct audit;
 
 struct audit_config {
-	size_t queue_size;		/* records; default 1024 */
-	size_t aggregate_slots;		/* default 1024 */
+	size_t queue_size;		/* records between flushes; default 512 */
+	size_t aggregate_max;		/* records remembered; default 262144 */
 	int64_t window_ms;		/* default 10000 */
 };
 
@@ -107,10 +119,20 @@ void audit_free(struct audit *);	/* flushes and closes sinks */
  * when no sink takes dest or it cannot be opened. */
 int audit_add_sink(struct audit *, const char *dest);
 
-/* Queues a record (copied). Never blocks. */
+/*
+ * Audits a non-allow verdict for event ev of function id (allow: nothing):
+ * the record is built (audit_record_from_verdict) only when it goes out;
+ * a repeat within its window is only counted. Never blocks.
+ */
+void audit_verdict(struct audit *, const struct identity *id,
+    const struct event *ev, const struct verdict *v, int64_t now_ms);
+
+/* Queues a built record (copied), aggregated like audit_verdict's; a
+ * record with count n stands for n. Never blocks. */
 void audit_submit(struct audit *, const struct audit_record *, int64_t now_ms);
 
-/* Emits aggregated counts whose window has closed (all when force). */
+/* Emits aggregated counts whose window has closed (all when force),
+ * writing the queue to the sinks whenever it fills meanwhile. */
 void audit_tick(struct audit *, int64_t now_ms, bool force);
 
 /* Writes queued records to every sink. */
@@ -122,6 +144,8 @@ bool audit_backlogged(const struct audit *);
 
 struct audit_stats {
 	uint64_t submitted, aggregated, dropped, written, sink_failures;
+	uint64_t unaggregated;		/* went out unremembered: table full */
+	uint64_t remembered;		/* records in the table now */
 };
 
 void audit_stats(const struct audit *, struct audit_stats *);

@@ -1,6 +1,8 @@
 /* audit — see include/fnguard/audit.h. */
 #include "config.h"
 
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,21 +224,36 @@ record_identity(struct audit_record *rec, const struct identity *id,
 	copy_field(rec->request_id, sizeof(rec->request_id), id->request_id);
 }
 
+/* Where a verdict's record takes its key fields from (raw, before
+ * copy_field): one place, so that the aggregation key computed before a
+ * record is built and the record itself cannot disagree. */
+static const char *
+raw_rule(const struct verdict *v)
+{
+	return v->rule != NULL ? v->rule->name : "";
+}
+
+static const char *
+raw_filepath(const struct event *ev, const struct verdict *v)
+{
+	if (v->attack == ATTACK_REG_FILE_ACCESS)
+		return v->object;
+	return event_is_filesystem(ev->kind) ? ev->filepath : NULL;
+}
+
 void
 audit_record_from_verdict(struct audit_record *rec, const struct identity *id,
     const struct event *ev, const struct verdict *v)
 {
 	/* Every field is written below (no memset of the whole record: it
-	 * is several KiB and this runs once per denial). */
+	 * is several KiB). */
 	rec->ip[0] = '\0';
-	rec->filepath[0] = '\0';
 	rec->time_ms = ev->time_ms;
 	record_identity(rec, id, ev);
 	rec->type = event_type_name(ev->kind);
 	rec->attack = v->attack;
 	rec->effect = v->verdict;
-	copy_field(rec->rule_name, sizeof(rec->rule_name),
-	    v->rule != NULL ? v->rule->name : "");
+	copy_field(rec->rule_name, sizeof(rec->rule_name), raw_rule(v));
 	audit_message(v, ev, rec->msg, sizeof(rec->msg));
 	rec->count = 1;
 	rec->severity = severity_of(v->attack);
@@ -249,10 +266,7 @@ audit_record_from_verdict(struct audit_record *rec, const struct identity *id,
 	if (ev->ip.family != 0)
 		ipaddr_format(&ev->ip, rec->ip, sizeof(rec->ip));
 	rec->port = ev->port;
-	if (v->attack == ATTACK_REG_FILE_ACCESS)
-		copy_field(rec->filepath, sizeof(rec->filepath), v->object);
-	else if (event_is_filesystem(ev->kind))
-		copy_field(rec->filepath, sizeof(rec->filepath), ev->filepath);
+	copy_field(rec->filepath, sizeof(rec->filepath), raw_filepath(ev, v));
 }
 
 void
@@ -400,24 +414,117 @@ audit_record_json(const struct audit_record *rec, char *buf, size_t len)
 
 /* ---- the shipper ---- */
 
-struct agg_slot {
-	uint64_t hash;		/* 0 = free */
+#define AGG_DEFAULT_MAX 262144		/* records remembered, by default */
+#define AGG_MAX_MAX (1u << 24)		/* keeps arena offsets in 32 bits */
+#define AGG_BYTES_PER_RECORD 128	/* the arena's cap, per record */
+#define AGG_ARENA_MIN 65536
+#define AGG_INDEX_MIN 1024
+#define AGG_CTX_CACHE 256		/* contexts found again by hash */
+#define AGG_BASE 8			/* arena offset 0 means "none" */
+#define QUEUE_LINE_AVG 1024		/* queue bytes per queued record */
+#define QUEUE_LINE_MAX 65536		/* room for the longest line */
+
+#define FIELD_SIZE(f) sizeof(((struct audit_record *)NULL)->f)
+#define FNV_BASIS UINT64_C(1469598103934665603)
+#define FNV_PRIME UINT64_C(1099511628211)
+
+/*
+ * What makes two records identical (SPEC section 4), as the strings the
+ * record's fields hold (copy_field applied), and its hash.
+ */
+struct agg_key {
+	uint64_t hash;
+	enum attack_type attack;
+	enum verdict_kind effect;
+	int port;
+	const char *rule, *proc, *domain, *ip, *filepath;
+};
+
+/* Room for the key fields that copy_field changes. */
+struct key_buf {
+	char rule[FIELD_SIZE(rule_name)];
+	char proc[FIELD_SIZE(process_path)];
+	char domain[FIELD_SIZE(domain)];
+	char ip[FIELD_SIZE(ip)];
+	char filepath[FIELD_SIZE(filepath)];
+};
+
+/*
+ * The table of records that went out in their window. Chunks packed in one
+ * arena: a context holds what records of one origin share (all but the
+ * object, counters and time; the message as the text around its object),
+ * a record its object and counters. An open-addressed index (linear
+ * probing, at most half full) finds records; a dead record is its own
+ * tombstone until the arena is rebuilt.
+ */
+enum { CHUNK_DEAD, CHUNK_CTX, CHUNK_REC };
+
+struct chunk {
+	uint32_t size;			/* header included; a multiple of 8 */
+	uint32_t kind;
+};
+
+enum {
+	CTX_FUNCTION, CTX_REGION, CTX_PROVIDER, CTX_ACCOUNT, CTX_RUNTIME,
+	CTX_REQUEST_ID, CTX_RULE, CTX_PROC, CTX_COMMAND, CTX_USER,
+	CTX_MSG_PRE, CTX_MSG_POST, CTX_NFIELDS
+};
+
+enum { OBJ_NONE, OBJ_DOMAIN, OBJ_IP, OBJ_FILEPATH };
+
+struct agg_ctx {
+	struct chunk h;
+	uint32_t refs;			/* records that point here */
+	uint32_t forward;		/* its new offset, while rebuilding */
+	/* From here to the end, padding zeroed: compared as bytes. */
+	uint64_t hash;
+	const char *type, *severity;
+	long pid;
+	int32_t attack, effect;
+	uint32_t msg_obj;		/* OBJ_*: what sits between pre, post */
+	uint16_t off[CTX_NFIELDS];	/* of each string in s */
+	char s[];
+};
+
+struct agg_rec {
+	struct chunk h;
+	uint32_t ctx;			/* offset of its context */
+	int32_t port;
+	uint64_t hash;
 	int64_t window_end;
-	uint64_t pending;
-	struct audit_record rec;
+	int64_t time_ms;		/* of the record that went out */
+	uint64_t pending;		/* repeats since */
+	uint16_t ip_off, filepath_off;	/* domain at 0 */
+	char s[];
+};
+
+struct agg_slot {
+	uint32_t tag;			/* the hash's high half */
+	uint32_t off;			/* 0: free */
 };
 
 struct audit {
-	struct audit_record *queue;
-	size_t qsize, qhead, qlen;
-	struct agg_slot *agg;
-	size_t nagg;
+	/* The queue: records as their JSON lines, until audit_flush. */
+	char *qbuf;
+	size_t qused, qcap, qlen, qsize;
+
+	char *arena;
+	size_t used, cap, max_bytes, dead_bytes;
+	struct agg_slot *index;
+	size_t nslots, max_slots, tombs;
+	size_t live, max_live;
+	int64_t next_due;		/* no window closes before */
 	int64_t window_ms;
+	uint32_t ctx_cache[AGG_CTX_CACHE];
+
+	struct audit_record rec;	/* the one being built */
 	struct sink sinks[AUDIT_MAX_SINKS];
 	size_t nsinks;
 	struct audit_stats stats;
-	uint64_t dropped_reported;
+	uint64_t dropped_reported, unaggregated_reported;
 };
+
+#define AT(a, off) ((void *)((a)->arena + (off)))
 
 static const struct sink_ops *const sink_table[] = { &sink_file_ops, NULL };
 
@@ -429,18 +536,27 @@ audit_new(const struct audit_config *cfg)
 	if (a == NULL)
 		return NULL;
 	a->qsize = cfg && cfg->queue_size ? cfg->queue_size : 512;
-	a->nagg = cfg && cfg->aggregate_slots ? cfg->aggregate_slots : 512;
+	a->max_live = cfg && cfg->aggregate_max ? cfg->aggregate_max :
+	    AGG_DEFAULT_MAX;
+	if (a->max_live > AGG_MAX_MAX)
+		a->max_live = AGG_MAX_MAX;
 	a->window_ms = cfg && cfg->window_ms ? cfg->window_ms : 10000;
-	a->queue = calloc(a->qsize, sizeof(*a->queue));
-	a->agg = calloc(a->nagg, sizeof(*a->agg));
-	if (a->queue == NULL || a->agg == NULL) {
-		free(a->queue);
-		free(a->agg);
+	a->max_bytes = a->max_live * AGG_BYTES_PER_RECORD;
+	if (a->max_bytes < AGG_ARENA_MIN)
+		a->max_bytes = AGG_ARENA_MIN;
+	for (a->max_slots = AGG_INDEX_MIN; a->max_slots < 2 * a->max_live;)
+		a->max_slots *= 2;
+	a->next_due = INT64_MAX;
+	/* Pages are touched only as lines are queued. */
+	a->qcap = a->qsize * QUEUE_LINE_AVG + QUEUE_LINE_MAX;
+	if ((a->qbuf = malloc(a->qcap)) == NULL) {
 		free(a);
 		return NULL;
 	}
 	return a;
 }
+
+static void agg_reset(struct audit *);
 
 void
 audit_free(struct audit *a)
@@ -453,8 +569,8 @@ audit_free(struct audit *a)
 	audit_flush(a);
 	for (i = 0; i < a->nsinks; i++)
 		a->sinks[i].ops->close(&a->sinks[i]);
-	free(a->queue);
-	free(a->agg);
+	agg_reset(a);
+	free(a->qbuf);
 	free(a);
 }
 
@@ -481,110 +597,652 @@ audit_add_sink(struct audit *a, const char *dest)
 	return -1;
 }
 
+/* ---- keys ---- */
+
 static uint64_t
 fnv(uint64_t h, const char *s)
 {
 	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-	return (h ^ 0xff) * UINT64_C(1099511628211);
+		h = (h ^ (unsigned char)*s) * FNV_PRIME;
+	return (h ^ 0xff) * FNV_PRIME;
 }
 
-/* What makes two records "identical" (SPEC section 4). */
 static uint64_t
-record_key(const struct audit_record *r)
+fnv_bytes(uint64_t h, const void *p, size_t n)
 {
-	uint64_t h = UINT64_C(1469598103934665603);
+	const unsigned char *b = p;
 
-	h = (h ^ (uint64_t)r->attack ^ ((uint64_t)r->effect << 8)) *
-	    UINT64_C(1099511628211);
-	h = fnv(h, r->rule_name);
-	h = fnv(h, r->process_path);
-	h = fnv(h, r->domain);
-	h = fnv(h, r->ip);
-	h = (h ^ (uint64_t)(r->port + 1)) * UINT64_C(1099511628211);
-	h = fnv(h, r->filepath);
-	return h | 1;
+	while (n-- > 0)
+		h = (h ^ *b++) * FNV_PRIME;
+	return h;
+}
+
+static uint64_t
+mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	return h;
+}
+
+static void
+key_hash(struct agg_key *k)
+{
+	uint64_t h = FNV_BASIS;
+
+	h = (h ^ ((uint64_t)k->attack | (uint64_t)k->effect << 8)) *
+	    FNV_PRIME;
+	h = fnv(h, k->rule);
+	h = fnv(h, k->proc);
+	h = fnv(h, k->domain);
+	h = fnv(h, k->ip);
+	h = (h ^ (uint64_t)(uint32_t)k->port) * FNV_PRIME;
+	h = fnv(h, k->filepath);
+	k->hash = mix(h);
+}
+
+/* s as copy_field leaves it in a field of size bytes: s itself when that
+ * changes nothing (plain ASCII that fits, the usual case), else a copy in
+ * buf. */
+static const char *
+field_view(const char *s, size_t size, char *buf)
+{
+	size_t i;
+
+	if (s == NULL)
+		return "";
+	for (i = 0; s[i] != '\0' && (unsigned char)s[i] < 0x80; i++)
+		;
+	if (s[i] == '\0' && i < size)
+		return s;
+	copy_field(buf, size, s);
+	return buf;
+}
+
+/* The key of the record audit_record_from_verdict would build. */
+static void
+key_from_verdict(struct agg_key *k, struct key_buf *b, const struct event *ev,
+    const struct verdict *v)
+{
+	k->attack = v->attack;
+	k->effect = v->verdict;
+	k->port = ev->port;
+	k->rule = field_view(raw_rule(v), sizeof(b->rule), b->rule);
+	k->proc = field_view(or_unknown(ev->process_path), sizeof(b->proc),
+	    b->proc);
+	k->domain = field_view(ev->domain, sizeof(b->domain), b->domain);
+	b->ip[0] = '\0';
+	if (ev->ip.family != 0)
+		ipaddr_format(&ev->ip, b->ip, sizeof(b->ip));
+	k->ip = b->ip;
+	k->filepath = field_view(raw_filepath(ev, v), sizeof(b->filepath),
+	    b->filepath);
+	key_hash(k);
+}
+
+static void
+key_from_record(struct agg_key *k, const struct audit_record *rec)
+{
+	k->attack = rec->attack;
+	k->effect = rec->effect;
+	k->port = rec->port;
+	k->rule = rec->rule_name;
+	k->proc = rec->process_path;
+	k->domain = rec->domain;
+	k->ip = rec->ip;
+	k->filepath = rec->filepath;
+	key_hash(k);
+}
+
+/* ---- the table ---- */
+
+/*
+ * The arena and the index are mapped, not malloc'd: unmapped when the
+ * table empties, their memory goes back to the system at once, where the
+ * heap would keep it after a flood. Zero-filled when new.
+ */
+static void *
+map_new(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void *
+map_grow(void *p, size_t old, size_t size)
+{
+	if (p == NULL)
+		return map_new(size);
+	p = mremap(p, old, size, MREMAP_MAYMOVE);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+map_free(void *p, size_t size)
+{
+	if (p != NULL)
+		munmap(p, size);
+}
+
+static const char *
+ctx_str(const struct agg_ctx *c, int field)
+{
+	return c->s + c->off[field];
 }
 
 static bool
-same_record(const struct audit_record *x, const struct audit_record *y)
+same_key(struct audit *a, const struct agg_rec *r, const struct agg_key *k)
 {
-	return x->attack == y->attack && x->effect == y->effect &&
-	    x->port == y->port && strcmp(x->rule_name, y->rule_name) == 0 &&
-	    strcmp(x->process_path, y->process_path) == 0 &&
-	    strcmp(x->domain, y->domain) == 0 && strcmp(x->ip, y->ip) == 0 &&
-	    strcmp(x->filepath, y->filepath) == 0;
+	const struct agg_ctx *c = AT(a, r->ctx);
+
+	return r->hash == k->hash && r->port == k->port &&
+	    c->attack == (int32_t)k->attack &&
+	    c->effect == (int32_t)k->effect &&
+	    strcmp(r->s, k->domain) == 0 &&
+	    strcmp(r->s + r->ip_off, k->ip) == 0 &&
+	    strcmp(r->s + r->filepath_off, k->filepath) == 0 &&
+	    strcmp(ctx_str(c, CTX_RULE), k->rule) == 0 &&
+	    strcmp(ctx_str(c, CTX_PROC), k->proc) == 0;
 }
+
+/* The live record of key k, or NULL; *slot: where k is, or would go (the
+ * first tombstone or the free slot that ends the probe). */
+static struct agg_rec *
+agg_find(struct audit *a, const struct agg_key *k, struct agg_slot **slot)
+{
+	struct agg_slot *tomb = NULL;
+	uint32_t tag = (uint32_t)(k->hash >> 32);
+	size_t i, mask;
+
+	*slot = NULL;
+	if (a->index == NULL)
+		return NULL;
+	mask = a->nslots - 1;
+	for (i = (size_t)k->hash & mask;; i = (i + 1) & mask) {
+		struct agg_slot *s = &a->index[i];
+		struct agg_rec *r;
+
+		if (s->off == 0) {
+			*slot = tomb != NULL ? tomb : s;
+			return NULL;
+		}
+		r = AT(a, s->off);
+		if (r->h.kind == CHUNK_DEAD) {
+			if (tomb == NULL)
+				tomb = s;
+		} else if (s->tag == tag && same_key(a, r, k)) {
+			*slot = s;
+			return r;
+		}
+	}
+}
+
+static void
+index_put(struct agg_slot *index, size_t nslots, uint64_t hash, uint32_t off)
+{
+	size_t i, mask = nslots - 1;
+
+	for (i = (size_t)hash & mask; index[i].off != 0; i = (i + 1) & mask)
+		;
+	index[i].tag = (uint32_t)(hash >> 32);
+	index[i].off = off;
+}
+
+/* Every live record of the arena into a new index of n slots. */
+static bool
+agg_reindex(struct audit *a, size_t n)
+{
+	struct agg_slot *index = map_new(n * sizeof(*index));
+	const struct chunk *h;
+	size_t off;
+
+	if (index == NULL)
+		return false;
+	for (off = AGG_BASE; off < a->used; off += h->size) {
+		h = AT(a, off);
+		if (h->kind == CHUNK_REC)
+			index_put(index, n, ((const struct agg_rec *)h)->hash,
+			    (uint32_t)off);
+	}
+	map_free(a->index, a->nslots * sizeof(*a->index));
+	a->index = index;
+	a->nslots = n;
+	a->tombs = 0;
+	return true;
+}
+
+/* Room in the index for one more record: grown (or cleared of tombstones)
+ * while it would be more than half full. */
+static bool
+agg_index_room(struct audit *a)
+{
+	size_t n;
+
+	if (a->index != NULL && (a->live + a->tombs + 1) * 2 <= a->nslots)
+		return true;
+	n = a->nslots != 0 ? a->nslots : AGG_INDEX_MIN;
+	while ((a->live + 1) * 4 > n && n < a->max_slots)
+		n *= 2;
+	if ((a->live + 1) * 2 > n)
+		return false;
+	return agg_reindex(a, n);
+}
+
+/* size bytes at the arena's end, grown by doubling up to its cap; the
+ * offset, or 0. */
+static uint32_t
+arena_alloc(struct audit *a, size_t size, uint32_t kind)
+{
+	struct chunk *h;
+	size_t need, ncap, used = a->used != 0 ? a->used : AGG_BASE;
+	char *p;
+
+	size = (size + 7) & ~(size_t)7;
+	need = used + size;
+	if (need > a->max_bytes)
+		return 0;
+	if (need > a->cap) {
+		for (ncap = a->cap != 0 ? a->cap : AGG_ARENA_MIN; ncap < need;)
+			ncap *= 2;
+		if (ncap > a->max_bytes)
+			ncap = a->max_bytes;
+		if ((p = map_grow(a->arena, a->cap, ncap)) == NULL)
+			return 0;
+		a->arena = p;
+		a->cap = ncap;
+	}
+	a->used = need;
+	h = AT(a, used);
+	memset(h, 0, size);
+	h->size = (uint32_t)size;
+	h->kind = kind;
+	return (uint32_t)used;
+}
+
+static void
+agg_reset(struct audit *a)
+{
+	map_free(a->arena, a->cap);
+	map_free(a->index, a->nslots * sizeof(*a->index));
+	a->arena = NULL;
+	a->index = NULL;
+	a->used = a->cap = a->dead_bytes = 0;
+	a->nslots = a->tombs = a->live = 0;
+	a->next_due = INT64_MAX;
+	memset(a->ctx_cache, 0, sizeof(a->ctx_cache));
+}
+
+/*
+ * The arena again with live chunks only, in a buffer twice their size
+ * (freed when nothing is live): what expired is given back. Left as it is
+ * when memory is short; tried again at the next tick.
+ */
+static void
+agg_rebuild(struct audit *a)
+{
+	struct agg_slot *index;
+	const struct chunk *h;
+	size_t keep = a->used - a->dead_bytes, ncap, nslots, off, nused;
+	char *na;
+
+	if (a->live == 0) {
+		agg_reset(a);
+		return;
+	}
+	for (ncap = AGG_ARENA_MIN; ncap < 2 * keep && ncap < a->max_bytes;)
+		ncap *= 2;
+	if (ncap > a->max_bytes)
+		ncap = a->max_bytes;
+	for (nslots = AGG_INDEX_MIN; a->live * 4 > nslots;)
+		nslots *= 2;
+	na = map_new(ncap);
+	index = map_new(nslots * sizeof(*index));
+	if (na == NULL || index == NULL) {
+		map_free(na, ncap);
+		map_free(index, nslots * sizeof(*index));
+		return;
+	}
+	memset(a->ctx_cache, 0, sizeof(a->ctx_cache));
+	nused = AGG_BASE;
+	for (off = AGG_BASE; off < a->used; off += h->size) {
+		h = AT(a, off);
+		if (h->kind == CHUNK_CTX) {
+			struct agg_ctx *c = AT(a, off);
+
+			if (c->refs == 0)
+				continue;
+			memcpy(na + nused, c, h->size);
+			((struct agg_ctx *)(void *)(na + nused))->refs = 0;
+			c->forward = (uint32_t)nused;
+			a->ctx_cache[c->hash % AGG_CTX_CACHE] = (uint32_t)nused;
+		} else if (h->kind == CHUNK_REC) {
+			struct agg_rec *r = (void *)(na + nused);
+			const struct agg_ctx *c;
+
+			memcpy(r, h, h->size);
+			c = AT(a, r->ctx);
+			r->ctx = c->forward;
+			((struct agg_ctx *)(void *)(na + r->ctx))->refs++;
+			index_put(index, nslots, r->hash, (uint32_t)nused);
+		} else
+			continue;
+		nused += h->size;
+	}
+	map_free(a->arena, a->cap);
+	map_free(a->index, a->nslots * sizeof(*a->index));
+	a->arena = na;
+	a->cap = ncap;
+	a->used = nused;
+	a->dead_bytes = 0;
+	a->index = index;
+	a->nslots = nslots;
+	a->tombs = 0;
+}
+
+/* The context of rec (key k) in the arena: found again when the last one
+ * of its hash is the same, else added. Its offset, or 0 (no room). */
+static uint32_t
+ctx_intern(struct audit *a, const struct agg_key *k,
+    const struct audit_record *rec)
+{
+	const char *f[CTX_NFIELDS], *hit = NULL;
+	size_t len[CTX_NFIELDS], size, i, o;
+	uint32_t off, obj = OBJ_NONE, *cached;
+	struct agg_ctx *c;
+
+	/* The message as the text around its object, so that records of
+	 * one origin share it. */
+	if (k->domain[0] != '\0' && (hit = strstr(rec->msg, k->domain)))
+		obj = OBJ_DOMAIN;
+	else if (k->filepath[0] != '\0' &&
+	    (hit = strstr(rec->msg, k->filepath)))
+		obj = OBJ_FILEPATH;
+	else if (k->ip[0] != '\0' && (hit = strstr(rec->msg, k->ip)))
+		obj = OBJ_IP;
+	f[CTX_FUNCTION] = rec->function;
+	f[CTX_REGION] = rec->region;
+	f[CTX_PROVIDER] = rec->provider;
+	f[CTX_ACCOUNT] = rec->account;
+	f[CTX_RUNTIME] = rec->runtime;
+	f[CTX_REQUEST_ID] = rec->request_id;
+	f[CTX_RULE] = k->rule;
+	f[CTX_PROC] = k->proc;
+	f[CTX_COMMAND] = rec->command;
+	f[CTX_USER] = rec->user;
+	f[CTX_MSG_PRE] = rec->msg;
+	f[CTX_MSG_POST] = "";
+	size = offsetof(struct agg_ctx, s);
+	for (i = 0; i < CTX_NFIELDS; i++) {
+		len[i] = strlen(f[i]);
+		if (i == CTX_MSG_PRE && hit != NULL) {
+			len[i] = (size_t)(hit - rec->msg);
+			f[CTX_MSG_POST] = hit + strlen(obj == OBJ_DOMAIN ?
+			    k->domain : obj == OBJ_FILEPATH ? k->filepath :
+			    k->ip);
+		}
+		size += len[i] + 1;
+	}
+	if ((off = arena_alloc(a, size, CHUNK_CTX)) == 0)
+		return 0;
+	c = AT(a, off);
+	c->type = rec->type;
+	c->severity = rec->severity;
+	c->pid = rec->pid;
+	c->attack = (int32_t)rec->attack;
+	c->effect = (int32_t)rec->effect;
+	c->msg_obj = obj;
+	for (i = 0, o = 0; i < CTX_NFIELDS; i++) {
+		c->off[i] = (uint16_t)o;
+		memcpy(c->s + o, f[i], len[i]);
+		o += len[i] + 1;	/* the NUL: zeroed by arena_alloc */
+	}
+	c->hash = mix(fnv_bytes(FNV_BASIS, (char *)&c->hash + sizeof(c->hash),
+	    c->h.size - offsetof(struct agg_ctx, hash) - sizeof(c->hash)));
+	cached = &a->ctx_cache[c->hash % AGG_CTX_CACHE];
+	if (*cached != 0) {
+		const struct agg_ctx *old = AT(a, *cached);
+
+		if (old->h.size == c->h.size && memcmp(&old->hash, &c->hash,
+		    c->h.size - offsetof(struct agg_ctx, hash)) == 0) {
+			a->used -= c->h.size;	/* the last chunk: undone */
+			return *cached;
+		}
+	}
+	*cached = off;
+	return off;
+}
+
+/* Remembers rec (key k), which just went out, for its window; when the
+ * table is full it is not remembered, and counted. */
+static void
+agg_remember(struct audit *a, const struct agg_key *k,
+    const struct audit_record *rec, int64_t now_ms)
+{
+	struct agg_slot *slot;
+	struct agg_rec *r;
+	uint32_t ctx, off;
+	size_t dl, il, fl;
+
+	if (a->live >= a->max_live || !agg_index_room(a))
+		goto full;
+	(void)agg_find(a, k, &slot);
+	if ((ctx = ctx_intern(a, k, rec)) == 0)
+		goto full;
+	dl = strlen(k->domain);
+	il = strlen(k->ip);
+	fl = strlen(k->filepath);
+	off = arena_alloc(a, offsetof(struct agg_rec, s) + dl + il + fl + 3,
+	    CHUNK_REC);
+	if (off == 0)
+		goto full;	/* the context, unused, goes at a rebuild */
+	r = AT(a, off);
+	r->ctx = ctx;
+	r->port = k->port;
+	r->hash = k->hash;
+	r->window_end = now_ms + a->window_ms;
+	r->time_ms = rec->time_ms;
+	r->pending = 0;
+	r->ip_off = (uint16_t)(dl + 1);
+	r->filepath_off = (uint16_t)(dl + il + 2);
+	memcpy(r->s, k->domain, dl);
+	memcpy(r->s + r->ip_off, k->ip, il);
+	memcpy(r->s + r->filepath_off, k->filepath, fl);
+	((struct agg_ctx *)AT(a, ctx))->refs++;
+	if (slot->off != 0)
+		a->tombs--;
+	slot->tag = (uint32_t)(k->hash >> 32);
+	slot->off = off;
+	a->live++;
+	if (r->window_end < a->next_due)
+		a->next_due = r->window_end;
+	return;
+full:
+	a->stats.unaggregated++;
+}
+
+static void
+agg_kill(struct audit *a, struct agg_rec *r)
+{
+	r->h.kind = CHUNK_DEAD;
+	((struct agg_ctx *)AT(a, r->ctx))->refs--;
+	a->dead_bytes += r->h.size;
+	a->tombs++;
+	a->live--;
+}
+
+/* ---- the queue ---- */
 
 static void
 enqueue(struct audit *a, const struct audit_record *rec)
 {
-	if (a->qlen == a->qsize) {
+	size_t n = 0;
+
+	if (a->qlen < a->qsize)
+		n = audit_record_json(rec, a->qbuf + a->qused,
+		    a->qcap - a->qused);
+	if (n == 0) {
 		a->stats.dropped++;
 		return;
 	}
-	a->queue[(a->qhead + a->qlen) % a->qsize] = *rec;
+	a->qused += n;
 	a->qlen++;
+}
+
+static void
+put(char *dst, size_t size, const char *s)
+{
+	snprintf(dst, size, "%s", s);
+}
+
+/* The record r stands for, with the count of its repeats, out. */
+static void
+agg_emit(struct audit *a, const struct agg_rec *r, int64_t time_ms)
+{
+	const struct agg_ctx *c = AT(a, r->ctx);
+	struct audit_record *rec = &a->rec;
+	const char *obj;
+
+	rec->time_ms = time_ms;
+	put(rec->function, sizeof(rec->function), ctx_str(c, CTX_FUNCTION));
+	put(rec->region, sizeof(rec->region), ctx_str(c, CTX_REGION));
+	put(rec->provider, sizeof(rec->provider), ctx_str(c, CTX_PROVIDER));
+	put(rec->account, sizeof(rec->account), ctx_str(c, CTX_ACCOUNT));
+	put(rec->runtime, sizeof(rec->runtime), ctx_str(c, CTX_RUNTIME));
+	put(rec->request_id, sizeof(rec->request_id),
+	    ctx_str(c, CTX_REQUEST_ID));
+	rec->type = c->type;
+	rec->attack = (enum attack_type)c->attack;
+	rec->effect = (enum verdict_kind)c->effect;
+	put(rec->rule_name, sizeof(rec->rule_name), ctx_str(c, CTX_RULE));
+	switch (c->msg_obj) {
+	case OBJ_DOMAIN:
+		obj = r->s;
+		break;
+	case OBJ_IP:
+		obj = r->s + r->ip_off;
+		break;
+	case OBJ_FILEPATH:
+		obj = r->s + r->filepath_off;
+		break;
+	default:
+		obj = "";
+		break;
+	}
+	snprintf(rec->msg, sizeof(rec->msg), "%s%s%s",
+	    ctx_str(c, CTX_MSG_PRE), obj, ctx_str(c, CTX_MSG_POST));
+	rec->count = r->pending;
+	rec->severity = c->severity;
+	put(rec->process_path, sizeof(rec->process_path),
+	    ctx_str(c, CTX_PROC));
+	rec->pid = c->pid;
+	put(rec->command, sizeof(rec->command), ctx_str(c, CTX_COMMAND));
+	put(rec->user, sizeof(rec->user), ctx_str(c, CTX_USER));
+	put(rec->domain, sizeof(rec->domain), r->s);
+	put(rec->ip, sizeof(rec->ip), r->s + r->ip_off);
+	rec->port = r->port;
+	put(rec->filepath, sizeof(rec->filepath), r->s + r->filepath_off);
+	enqueue(a, rec);
+}
+
+/* ---- submitting ---- */
+
+/* Counts k as a repeat in its window: true. False when it goes out as
+ * the first of its kind (a closed window's repeats go out before it). */
+static bool
+agg_count(struct audit *a, const struct agg_key *k, uint64_t count,
+    int64_t now_ms)
+{
+	struct agg_slot *slot;
+	struct agg_rec *r;
+
+	a->stats.submitted++;
+	if ((r = agg_find(a, k, &slot)) == NULL)
+		return false;
+	if (now_ms < r->window_end) {
+		r->pending += count;
+		a->stats.aggregated++;
+		return true;
+	}
+	if (r->pending > 0)
+		agg_emit(a, r, now_ms);
+	agg_kill(a, r);
+	return false;
+}
+
+void
+audit_verdict(struct audit *a, const struct identity *id,
+    const struct event *ev, const struct verdict *v, int64_t now_ms)
+{
+	struct key_buf b;
+	struct agg_key k;
+
+	if (v->verdict == VERDICT_ALLOW)
+		return;
+	key_from_verdict(&k, &b, ev, v);
+	if (agg_count(a, &k, 1, now_ms))
+		return;
+	audit_record_from_verdict(&a->rec, id, ev, v);
+	enqueue(a, &a->rec);
+	agg_remember(a, &k, &a->rec, now_ms);
 }
 
 void
 audit_submit(struct audit *a, const struct audit_record *rec, int64_t now_ms)
 {
-	uint64_t key = record_key(rec);
-	struct agg_slot *free_slot = NULL;
-	size_t i;
+	struct agg_key k;
 
-	a->stats.submitted++;
-	for (i = 0; i < AGG_PROBES; i++) {
-		struct agg_slot *s = &a->agg[(key + i) % a->nagg];
-
-		if (s->hash == 0) {
-			if (free_slot == NULL)
-				free_slot = s;
-			continue;
-		}
-		if (s->hash == key && same_record(&s->rec, rec) &&
-		    now_ms < s->window_end) {
-			s->pending += rec->count;
-			a->stats.aggregated++;
-			return;
-		}
-	}
-	/* First of its kind in this window: out at once, and remembered. */
+	key_from_record(&k, rec);
+	if (agg_count(a, &k, rec->count, now_ms))
+		return;
 	enqueue(a, rec);
-	if (free_slot != NULL) {
-		free_slot->hash = key;
-		free_slot->window_end = now_ms + a->window_ms;
-		free_slot->pending = 0;
-		free_slot->rec = *rec;
-	}
+	agg_remember(a, &k, rec, now_ms);
 }
 
 void
 audit_tick(struct audit *a, int64_t now_ms, bool force)
 {
-	size_t i;
+	const struct chunk *h;
+	int64_t due = INT64_MAX;
+	size_t off;
 
-	for (i = 0; i < a->nagg; i++) {
-		struct agg_slot *s = &a->agg[i];
+	if (a->live == 0 || (!force && now_ms < a->next_due))
+		return;
+	for (off = AGG_BASE; off < a->used; off += h->size) {
+		struct agg_rec *r = AT(a, off);
 
-		if (s->hash == 0 || (!force && now_ms < s->window_end))
+		h = &r->h;
+		if (h->kind != CHUNK_REC)
 			continue;
-		if (s->pending == 0) {
-			s->hash = 0;
+		if (!force && now_ms < r->window_end) {
+			if (r->window_end < due)
+				due = r->window_end;
 			continue;
 		}
-		/* One record stands for the repeats of the window. */
-		s->rec.count = s->pending;
-		s->rec.time_ms = force && now_ms == INT64_MAX ?
-		    s->rec.time_ms : now_ms;
-		enqueue(a, &s->rec);
-		s->pending = 0;
-		if (force)
-			s->hash = 0;
-		else
-			s->window_end = now_ms + a->window_ms;
+		if (r->pending > 0) {
+			/* One record stands for the repeats of the window;
+			 * a full queue is written out first (not on the
+			 * enforcement path: ticks come from a timer). */
+			if (a->qlen == a->qsize ||
+			    a->qcap - a->qused < QUEUE_LINE_MAX)
+				audit_flush(a);
+			agg_emit(a, r, force && now_ms == INT64_MAX ?
+			    r->time_ms : now_ms);
+			r->pending = 0;
+			if (!force) {
+				r->window_end = now_ms + a->window_ms;
+				if (r->window_end < due)
+					due = r->window_end;
+				continue;
+			}
+		}
+		agg_kill(a, r);
 	}
+	a->next_due = due;
+	if (a->live == 0 || a->dead_bytes * 2 > a->used)
+		agg_rebuild(a);
 }
 
 static void
@@ -600,42 +1258,34 @@ write_sinks(struct audit *a, const char *buf, size_t len)
 void
 audit_flush(struct audit *a)
 {
-	/* Whole lines gathered into one write per 64 KiB. */
-	static char out[65536];
-	size_t used = 0, n;
-
-	while (a->qlen > 0) {
-		const struct audit_record *rec = &a->queue[a->qhead];
-
-		n = audit_record_json(rec, out + used, sizeof(out) - used);
-		if (n == 0 && used > 0) {
-			write_sinks(a, out, used);
-			used = 0;
-			continue;
-		}
-		used += n;
-		if (n > 0)
-			a->stats.written++;
-		a->qhead = (a->qhead + 1) % a->qsize;
-		a->qlen--;
-	}
-	write_sinks(a, out, used);
+	write_sinks(a, a->qbuf, a->qused);
+	a->stats.written += a->qlen;
+	a->qused = 0;
+	a->qlen = 0;
 	if (a->stats.dropped > a->dropped_reported) {
 		log_warnx("audit: %llu records dropped: queue full "
 		    "(%llu in all)", (unsigned long long)(a->stats.dropped -
 		    a->dropped_reported), (unsigned long long)a->stats.dropped);
 		a->dropped_reported = a->stats.dropped;
 	}
+	if (a->stats.unaggregated > a->unaggregated_reported) {
+		log_warnx("audit: %llu records not aggregated: table full "
+		    "(%llu in all)", (unsigned long long)
+		    (a->stats.unaggregated - a->unaggregated_reported),
+		    (unsigned long long)a->stats.unaggregated);
+		a->unaggregated_reported = a->stats.unaggregated;
+	}
 }
 
 bool
 audit_backlogged(const struct audit *a)
 {
-	return a->qlen * 2 >= a->qsize;
+	return a->qlen * 2 >= a->qsize || a->qused * 2 >= a->qcap;
 }
 
 void
 audit_stats(const struct audit *a, struct audit_stats *out)
 {
 	*out = a->stats;
+	out->remembered = a->live;
 }

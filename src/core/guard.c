@@ -66,12 +66,9 @@ void
 guard_audit(struct guard *g, const struct event *ev, const struct verdict *v,
     int64_t now_ms)
 {
-	struct audit_record rec;
-
 	if (v->verdict == VERDICT_ALLOW || g->audit == NULL)
 		return;
-	audit_record_from_verdict(&rec, &g->identity, ev, v);
-	audit_submit(g->audit, &rec, now_ms);
+	audit_verdict(g->audit, &g->identity, ev, v, now_ms);
 }
 
 void

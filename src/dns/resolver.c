@@ -360,28 +360,23 @@ peer_slot(const struct sockaddr_storage *sa)
 	return h % ATTR_SLOTS;
 }
 
-static void
-find_process(struct resolver *r, bool tcp, const struct sockaddr_storage *peer,
-    struct procinfo *out, bool *found)
+static struct procinfo *
+find_process(struct resolver *r, bool tcp, const struct sockaddr_storage *peer)
 {
 	struct attribution *a = &r->attr[peer_slot(peer)];
 	int64_t now = now_ms();
 
-	if (a->expires_ms > now && a->tcp == tcp && same_peer(&a->peer, peer)) {
-		*found = a->found;
-		if (a->found)
-			*out = a->info;
-		return;
-	}
-	*found = r->guard->procs != NULL &&
+	/* The remembered entry itself, not a copy (it is several KiB): the
+	 * caller is done with it before the next lookup. */
+	if (a->expires_ms > now && a->tcp == tcp && same_peer(&a->peer, peer))
+		return a->found ? &a->info : NULL;
+	a->found = r->guard->procs != NULL &&
 	    procfinder_lookup(r->guard->procs, tcp ? IPPROTO_TCP : IPPROTO_UDP,
-	    (const struct sockaddr *)peer, NULL, out) == 0;
+	    (const struct sockaddr *)peer, NULL, &a->info) == 0;
 	a->peer = *peer;
 	a->tcp = tcp;
-	a->found = *found;
 	a->expires_ms = now + ATTR_TTL_MS;
-	if (*found)
-		a->info = *out;
+	return a->found ? &a->info : NULL;
 }
 
 static void
@@ -540,14 +535,14 @@ handle_query(struct resolver *r, const uint8_t *msg, size_t len,
     struct pending *tmpl)
 {
 	const struct dnscache_entry *e;
-	struct procinfo proc;
+	struct procinfo *proc = NULL;
 	struct event ev;
 	struct verdict v;
 	struct pending *p;
 	uint8_t out[DNS_HEADER_LEN + DNS_MAX_WIRE_NAME + 4 + 11];
 	enum dnswire_status st;
 	int64_t now = now_ms();
-	bool found = false, tcp = tmpl->client != NULL;
+	bool tcp = tmpl->client != NULL;
 
 	st = dnswire_parse_query(msg, len, &tmpl->q);
 	if (st == DNSWIRE_SHORT || st == DNSWIRE_RESPONSE) {
@@ -571,8 +566,8 @@ handle_query(struct resolver *r, const uint8_t *msg, size_t len,
 	ev.domain = tmpl->q.name;
 	guard_peek(r->guard, &ev, &v);
 	if (v.verdict != VERDICT_ALLOW || r->guard->record != NULL) {
-		find_process(r, tcp, &tmpl->peer, &proc, &found);
-		dns_event(&ev, &tmpl->q, tcp, &proc, found);
+		proc = find_process(r, tcp, &tmpl->peer);
+		dns_event(&ev, &tmpl->q, tcp, proc, proc != NULL);
 		ev.time_ms = now;
 	}
 	guard_audit(r->guard, &ev, &v, now);
@@ -585,7 +580,7 @@ handle_query(struct resolver *r, const uint8_t *msg, size_t len,
 		return;
 	}
 	if ((e = dnscache_get(r->cache, &tmpl->q, now)) != NULL) {
-		tmpl->proc = found ? &proc : NULL;
+		tmpl->proc = proc;
 		answer_from_cache(r, e, tmpl, now);
 		return;
 	}
@@ -599,9 +594,9 @@ handle_query(struct resolver *r, const uint8_t *msg, size_t len,
 	}
 	*p = *tmpl;
 	p->proc = NULL;
-	if (found && r->guard->record != NULL &&
+	if (proc != NULL && r->guard->record != NULL &&
 	    (p->proc = malloc(sizeof(*p->proc))) != NULL)
-		*p->proc = proc;
+		*p->proc = *proc;
 	r->npending++;
 	if (p->client != NULL) {
 		LIST_INSERT_HEAD(&p->client->pendings, p, entry);

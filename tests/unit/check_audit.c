@@ -1017,6 +1017,368 @@ START_TEST(test_sink_refused)
 }
 END_TEST
 
+/* ---- the table at scale: many distinct records, its cap ---- */
+
+#define MANY 200000
+
+struct many {
+	struct policy *pol;
+	struct event ev;
+	struct verdict v;
+	char name[32];
+	uint8_t *sum;		/* counts seen, per name */
+	size_t lines, repeat_lines;
+	int64_t first_ms, repeat_ms;	/* the times of the two kinds */
+};
+
+static void
+many_setup(struct many *m, size_t n)
+{
+	memset(m, 0, sizeof(*m));
+	m->pol = load_rule("'dns': {'effect': 'prevent', "
+	    "'blacklist': ['*.example']}");
+	setup_id();
+	m->sum = calloc(n, 1);
+	ck_assert_ptr_nonnull(m->sum);
+}
+
+/* The denied query for name i, judged. */
+static void
+many_event(struct many *m, size_t i, int64_t time_ms)
+{
+	snprintf(m->name, sizeof(m->name), "n%06zu.example", i);
+	event_init(&m->ev, EVENT_DNS);
+	m->ev.process_path = "/usr/bin/dig";
+	m->ev.pid = 77;
+	m->ev.command = "dig @127.0.0.1 -f names";
+	m->ev.user = "alice";
+	m->ev.domain = m->name;
+	m->ev.time_ms = time_ms;
+	rules_eval(m->pol, &the_id, &m->ev, &m->v);
+	ck_assert_int_eq((int)m->v.verdict, (int)VERDICT_PREVENT);
+}
+
+/*
+ * Checks every line the sink holds, then empties it: each must be exactly
+ * the record of its name (first ones at first_ms, repeats at repeat_ms
+ * with their count), counts summed per name.
+ */
+static void
+many_check_sink(struct many *m, size_t n)
+{
+	static char want[8192];
+	struct audit_record rec;
+	FILE *f = fopen(sink_path, "r");
+	char *line = NULL, *p;
+	size_t cap = 0, i, wlen;
+	ssize_t len;
+	unsigned long long count;
+
+	ck_assert_ptr_nonnull(f);
+	while ((len = getline(&line, &cap, f)) > 0) {
+		p = strstr(line, "\"domain\":\"n");
+		ck_assert_msg(p != NULL, "no domain: %s", line);
+		i = strtoul(p + 11, NULL, 10);
+		ck_assert_uint_lt(i, n);
+		p = strstr(line, "\"count\":");
+		ck_assert_ptr_nonnull(p);
+		count = strtoull(p + 8, NULL, 10);
+		many_event(m, i, m->first_ms);
+		audit_record_from_verdict(&rec, &the_id, &m->ev, &m->v);
+		rec.count = count;
+		if (count > 1 || m->repeat_ms != 0) {
+			rec.time_ms = count > 1 ? m->repeat_ms : m->first_ms;
+			m->repeat_lines += count > 1;
+		}
+		wlen = audit_record_json(&rec, want, sizeof(want));
+		ck_assert_uint_gt(wlen, 0);
+		ck_assert_msg((size_t)len == wlen &&
+		    memcmp(line, want, wlen) == 0,
+		    "line %zu:\n got %s want %s", m->lines + 1, line, want);
+		ck_assert_msg(m->sum[i] + count <= 255, "count overflow");
+		m->sum[i] = (uint8_t)(m->sum[i] + count);
+		m->lines++;
+	}
+	free(line);
+	fclose(f);
+	ck_assert_int_eq(truncate(sink_path, 0), 0);
+}
+
+static void
+many_flush(struct many *m, struct audit *a, size_t n)
+{
+	audit_flush(a);
+	many_check_sink(m, n);
+}
+
+static void
+many_free(struct many *m)
+{
+	policy_free(m->pol);
+	free(m->sum);
+}
+
+/* 200,000 distinct denials, three times each in a window: every name
+ * out once at once, then once with count 2 when its window closes. */
+START_TEST(test_many_distinct_aggregated)
+{
+	struct audit_config cfg = { 4096, 0, WINDOW };
+	struct audit *a = audit_new(&cfg);
+	struct audit_stats st;
+	struct many m;
+	size_t i, pass;
+
+	ck_assert_ptr_nonnull(a);
+	make_sink_path();
+	ck_assert_int_eq(audit_add_sink(a, sink_path), 0);
+	many_setup(&m, MANY);
+	m.first_ms = T0;
+	for (pass = 0; pass < 3; pass++)
+		for (i = 0; i < MANY; i++) {
+			many_event(&m, i, T0);
+			audit_verdict(a, &the_id, &m.ev, &m.v,
+			    T0 + (int64_t)pass);
+			if (audit_backlogged(a))
+				many_flush(&m, a, MANY);
+		}
+	many_flush(&m, a, MANY);
+	ck_assert_uint_eq(m.lines, MANY);
+	audit_stats(a, &st);
+	ck_assert_uint_eq(st.submitted, 3 * MANY);
+	ck_assert_uint_eq(st.aggregated, 2 * MANY);
+	ck_assert_uint_eq(st.remembered, MANY);
+	ck_assert_uint_eq(st.unaggregated, 0);
+
+	/* Not yet closed: nothing. */
+	audit_tick(a, T0 + WINDOW - 1, false);
+	many_flush(&m, a, MANY);
+	ck_assert_uint_eq(m.lines, MANY);
+
+	/* Closed: the repeats, through a queue written out as it fills. */
+	m.repeat_ms = T0 + WINDOW;
+	audit_tick(a, T0 + WINDOW, false);
+	many_flush(&m, a, MANY);
+	ck_assert_uint_eq(m.lines, 2 * MANY);
+	ck_assert_uint_eq(m.repeat_lines, MANY);
+	for (i = 0; i < MANY; i++)
+		ck_assert_msg(m.sum[i] == 3, "name %zu: count %u", i,
+		    m.sum[i]);
+	audit_stats(a, &st);
+	ck_assert_uint_eq(st.dropped, 0);
+	ck_assert_uint_eq(st.written, 2 * MANY);
+	audit_free(a);
+	unlink(sink_path);
+	many_free(&m);
+}
+END_TEST
+
+/* The same in one go; then windows with no repeats: forgotten, and news
+ * again. */
+START_TEST(test_many_expire_reuse)
+{
+	struct audit_config cfg = { MANY + 1, 0, WINDOW };
+	struct audit *a = audit_new(&cfg);
+	struct audit_stats st;
+	struct many m;
+	size_t i, pass;
+
+	ck_assert_ptr_nonnull(a);
+	make_sink_path();
+	ck_assert_int_eq(audit_add_sink(a, sink_path), 0);
+	many_setup(&m, MANY);
+	m.first_ms = T0;
+	for (pass = 0; pass < 3; pass++) {
+		for (i = 0; i < MANY; i++) {
+			many_event(&m, i, T0);
+			audit_verdict(a, &the_id, &m.ev, &m.v,
+			    T0 + (int64_t)pass);
+		}
+		many_flush(&m, a, MANY);
+	}
+	m.repeat_ms = T0 + WINDOW;
+	audit_tick(a, T0 + WINDOW, false);
+	many_flush(&m, a, MANY);
+	ck_assert_uint_eq(m.lines, 2 * MANY);
+	ck_assert_uint_eq(m.repeat_lines, MANY);
+	for (i = 0; i < MANY; i++)
+		ck_assert_msg(m.sum[i] == 3, "name %zu: count %u", i,
+		    m.sum[i]);
+	audit_stats(a, &st);
+	ck_assert_uint_eq(st.dropped, 0);
+	ck_assert_uint_eq(st.written, 2 * MANY);
+	ck_assert_uint_eq(st.remembered, MANY);	/* for one more window */
+
+	/* A window with no repeats: all forgotten, and a name is news
+	 * again. */
+	audit_tick(a, T0 + 2 * WINDOW, false);
+	audit_stats(a, &st);
+	ck_assert_uint_eq(st.remembered, 0);
+	many_flush(&m, a, MANY);
+	ck_assert_uint_eq(m.lines, 2 * MANY);
+	m.first_ms = T0 + 2 * WINDOW + 5;
+	m.repeat_ms = 0;
+	many_event(&m, 7, m.first_ms);
+	audit_verdict(a, &the_id, &m.ev, &m.v, m.first_ms);
+	audit_verdict(a, &the_id, &m.ev, &m.v, m.first_ms);
+	many_flush(&m, a, MANY);
+	ck_assert_uint_eq(m.lines, 2 * MANY + 1);
+	ck_assert_uint_eq(m.sum[7], 4);
+	audit_free(a);		/* the last repeat, at its first's time */
+	many_check_sink(&m, MANY);
+	ck_assert_uint_eq(m.lines, 2 * MANY + 2);
+	ck_assert_uint_eq(m.sum[7], 5);
+	unlink(sink_path);
+	many_free(&m);
+}
+END_TEST
+
+/* Past the cap records still go out, one by one, counted; those
+ * remembered aggregate as before; every count adds up. */
+START_TEST(test_cap_reached)
+{
+	struct audit_config cfg = { 100000, 1000, WINDOW };
+	struct audit *a = audit_new(&cfg);
+	struct audit_stats st;
+	struct many m;
+	size_t i, pass, n = 3000;
+
+	ck_assert_ptr_nonnull(a);
+	make_sink_path();
+	ck_assert_int_eq(audit_add_sink(a, sink_path), 0);
+	many_setup(&m, n);
+	m.first_ms = T0;
+	for (pass = 0; pass < 3; pass++)
+		for (i = 0; i < n; i++) {
+			many_event(&m, i, T0);
+			audit_verdict(a, &the_id, &m.ev, &m.v, T0);
+		}
+	audit_stats(a, &st);
+	ck_assert_uint_eq(st.remembered, 1000);
+	ck_assert_uint_eq(st.unaggregated, 3 * (n - 1000));
+	ck_assert_uint_eq(st.aggregated, 2 * 1000);
+	m.repeat_ms = T0 + WINDOW;
+	audit_tick(a, T0 + WINDOW, false);
+	many_flush(&m, a, n);
+	ck_assert_uint_eq(m.lines, 1000 * 2 + (n - 1000) * 3);
+	ck_assert_uint_eq(m.repeat_lines, 1000);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(m.sum[i] == 3, "name %zu: count %u", i,
+		    m.sum[i]);
+	audit_stats(a, &st);
+	ck_assert_uint_eq(st.dropped, 0);
+	audit_free(a);
+	unlink(sink_path);
+	many_free(&m);
+}
+END_TEST
+
+/* One name every second for 35 s, ticked each second: a window's
+ * repeats go out when it closes (a repeat that finds it closed closes
+ * it), the next repeat opens the next. */
+START_TEST(test_windows_roll)
+{
+	static const json_int_t want[] = { 1, 9, 1, 9, 1, 9, 1, 4 };
+	struct audit *a = new_shipper(0);
+	struct audit_record rec;
+	struct audit_stats st;
+	json_t *lines[16];
+	size_t n, i;
+
+	conn_record(&rec, "/usr/bin/curl", "10.0.0.1");
+	for (i = 0; i < 35; i++) {
+		audit_submit(a, &rec, T0 + 1000 * (int64_t)i);
+		audit_tick(a, T0 + 1000 * (int64_t)i, false);
+	}
+	audit_tick(a, T0 + 45000, false);
+	audit_tick(a, T0 + 60000, false);
+	audit_stats(a, &st);
+	ck_assert_uint_eq(st.remembered, 0);
+	audit_flush(a);
+	n = read_lines(sink_path, lines, 16);
+	ck_assert_uint_eq(n, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(count_of(lines[i]), want[i]);
+		ck_assert_str_eq(str_of(lines[i], "msg"), rec.msg);
+	}
+	free_lines(lines, n);
+	/* Reused after the table was emptied. */
+	audit_submit(a, &rec, T0 + 61000);
+	audit_submit(a, &rec, T0 + 61001);
+	audit_free(a);
+	n = read_lines(sink_path, lines, 16);
+	ck_assert_uint_eq(n, sizeof(want) / sizeof(want[0]) + 2);
+	ck_assert_int_eq(count_of(lines[n - 2]), 1);
+	ck_assert_int_eq(count_of(lines[n - 1]), 1);
+	free_lines(lines, n);
+	unlink(sink_path);
+}
+END_TEST
+
+/*
+ * The key computed from a verdict is the record's: a verdict and the
+ * record built from it aggregate together, also when copy_field changes
+ * the values (bytes that are not UTF-8, a name cut), and names that the
+ * cut makes identical are one record.
+ */
+START_TEST(test_verdict_and_record_agree)
+{
+	struct policy *pol = load_rule("'dns': {'effect': 'prevent', "
+	    "'blacklist': ['*.example']}");
+	struct audit *a = new_shipper(0);
+	struct audit_record rec;
+	struct event ev;
+	struct verdict v;
+	json_t *lines[8];
+	char name[2][1600], want[8192], got[8192];
+	size_t n, i;
+	FILE *f;
+
+	for (i = 0; i < 2; i++) {
+		memset(name[i], 'a', 1500);
+		snprintf(name[i] + 1500, 100, "%c.example", i ? 'x' : 'y');
+	}
+	setup_id();
+	event_init(&ev, EVENT_DNS);
+	ev.process_path = "/tmp/\xff\xfe/evil";
+	ev.pid = 9;
+	ev.time_ms = T0;
+	for (i = 0; i < 4; i++) {
+		ev.domain = name[i % 2];
+		rules_eval(pol, &the_id, &ev, &v);
+		ck_assert_int_eq((int)v.verdict, (int)VERDICT_PREVENT);
+		if (i < 2)
+			audit_verdict(a, &the_id, &ev, &v, T0 + (int64_t)i);
+		else {
+			audit_record_from_verdict(&rec, &the_id, &ev, &v);
+			audit_submit(a, &rec, T0 + (int64_t)i);
+		}
+	}
+	audit_tick(a, T0 + WINDOW + 3, false);
+	audit_flush(a);
+	n = read_lines(sink_path, lines, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(count_of(lines[0]), 1);
+	ck_assert_int_eq(count_of(lines[1]), 3);
+	free_lines(lines, n);
+	/* The repeats' line is the first one's, but for time and count. */
+	ev.domain = name[0];
+	rules_eval(pol, &the_id, &ev, &v);
+	audit_record_from_verdict(&rec, &the_id, &ev, &v);
+	rec.time_ms = T0 + WINDOW + 3;
+	rec.count = 3;
+	ck_assert_uint_gt(audit_record_json(&rec, want, sizeof(want)), 0);
+	f = fopen(sink_path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(got, sizeof(got), f));
+	ck_assert_ptr_nonnull(fgets(got, sizeof(got), f));
+	fclose(f);
+	ck_assert_str_eq(got, want);
+	audit_free(a);
+	unlink(sink_path);
+	policy_free(pol);
+}
+END_TEST
+
 static Suite *
 audit_suite(void)
 {
@@ -1048,6 +1410,15 @@ audit_suite(void)
 	tcase_add_test(tc, test_free_flushes);
 	tcase_add_test(tc, test_sink_stderr);
 	tcase_add_test(tc, test_sink_refused);
+	tcase_add_test(tc, test_windows_roll);
+	tcase_add_test(tc, test_verdict_and_record_agree);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("table");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_many_distinct_aggregated);
+	tcase_add_test(tc, test_many_expire_reuse);
+	tcase_add_test(tc, test_cap_reached);
 	suite_add_tcase(s, tc);
 	return s;
 }
