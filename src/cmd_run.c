@@ -244,11 +244,11 @@ cmd_run(int argc, char **argv)
 	int rc = EXIT_FOUND;
 
 	parse_run_opts(argc, argv, &o);
-	log_init(o.so.verbose);
+	log_init(o.so.verbose ? 1 : -1);	/* CMD's stderr is the user's */
 	memset(&r, 0, sizeof(r));
 	memset(&tc, 0, sizeof(tc));
 	r.o = &o;
-	signal(SIGPIPE, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);	/* the child restores it */
 	if (!seccomp_supported()) {
 		log_warnx("run: this kernel has no seccomp filters");
 		return EXIT_FOUND;

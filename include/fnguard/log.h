@@ -9,7 +9,8 @@
 
 #include <stdarg.h>
 
-/* Set the verbosity: 0 = warnings and info, 1 = also debug. */
+/* Set the verbosity: -1 = warnings only (fnguard run shares the
+ * command's stderr), 0 = warnings and info, 1 = also debug. */
 void log_init(int verbose);
 
 /* Warning with ": strerror(errno)" appended. */

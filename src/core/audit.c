@@ -55,6 +55,18 @@ audit_message(const struct verdict *v, const struct event *ev, char *buf,
 	copy_field(buf, len, raw);
 }
 
+/* The acting process's path: for a denied exec, the executable that was
+ * denied (a script's interpreter when that is what the rule refused), so
+ * that processPath and the message name the same file. */
+static const char *
+raw_process(const struct event *ev, const struct verdict *v)
+{
+	if (ev->kind == EVENT_EXEC && v->attack == ATTACK_DENIED_PROCESS &&
+	    v->object != NULL)
+		return v->object;
+	return or_unknown(ev->process_path);
+}
+
 static void
 message_raw(const struct verdict *v, const struct event *ev, char *buf,
     size_t len)
@@ -258,7 +270,7 @@ audit_record_from_verdict(struct audit_record *rec, const struct identity *id,
 	rec->count = 1;
 	rec->severity = severity_of(v->attack);
 	copy_field(rec->process_path, sizeof(rec->process_path),
-	    or_unknown(ev->process_path));
+	    raw_process(ev, v));
 	rec->pid = ev->pid;
 	copy_field(rec->command, sizeof(rec->command), ev->command);
 	copy_field(rec->user, sizeof(rec->user), ev->user);
@@ -669,8 +681,7 @@ key_from_verdict(struct agg_key *k, struct key_buf *b, const struct event *ev,
 	k->effect = v->verdict;
 	k->port = ev->port;
 	k->rule = field_view(raw_rule(v), sizeof(b->rule), b->rule);
-	k->proc = field_view(or_unknown(ev->process_path), sizeof(b->proc),
-	    b->proc);
+	k->proc = field_view(raw_process(ev, v), sizeof(b->proc), b->proc);
 	k->domain = field_view(ev->domain, sizeof(b->domain), b->domain);
 	b->ip[0] = '\0';
 	if (ev->ip.family != 0)

@@ -61,6 +61,8 @@ log_info(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (log_verbose < 0)
+		return;
 	va_start(ap, fmt);
 	log_vwrite(fmt, ap, NULL);
 	va_end(ap);

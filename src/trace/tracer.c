@@ -307,6 +307,7 @@ race(struct tracer *tr, struct tracee *t, struct event *ev, const char *what)
 {
 	struct verdict v;
 
+	ev->time_ms = now_ms();
 	guard_peek(tr->guard, ev, &v);
 	if (v.verdict == VERDICT_ALLOW)
 		return ACT_ALLOW;
@@ -569,23 +570,23 @@ memory_private(struct tracer *tr, struct tracee *t,
 }
 
 /*
- * The open without a second look: the call becomes openat2(2) of the
- * checked absolute path, copied below the stopped thread's stack, with
- * RESOLVE_NO_SYMLINKS, so the kernel opens what was judged or fails (a
- * symlink swapped in meanwhile gives ELOOP; mounts are refused while files
- * are checked). Only where nothing else can write that copy, and not for
- * paths through /proc links, whose targets may be gone by name.
+ * The open as judged: the call becomes openat2(2) of the checked absolute
+ * path, copied below the stopped thread's stack, with RESOLVE_NO_SYMLINKS,
+ * so the kernel opens what was judged or fails (a symlink swapped in
+ * meanwhile gives ELOOP; mounts are refused while files are checked). Not
+ * for paths through /proc links, whose targets may be gone by name, or
+ * ending in "/". Returns false when the call is left as it was.
  */
 static bool
-fast_open(struct tracer *tr, struct tracee *t, const struct filecall *fc,
+pin_open(struct tracee *t, const struct filecall *fc,
     struct user_regs_struct *r, uint64_t flags, bool not_plain)
 {
 	struct { uint64_t flags, mode, resolve; } how;
 	uint64_t path_at, how_at;
 	size_t len = strlen(t->checked) + 1;
 
-	if (fc->type != F_OPEN || not_plain || (flags & ~(uint64_t)OPEN_FLAGS) ||
-	    len > 4096 || !memory_private(tr, t, r))
+	if (fc->type != F_OPEN || not_plain ||
+	    (flags & ~(uint64_t)OPEN_FLAGS) || len > 4096)
 		return false;
 	how.flags = flags;
 	how.mode = 0;
@@ -604,11 +605,44 @@ fast_open(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 	return true;
 }
 
+/*
+ * Points argument pi at a copy of the resolved path (dirfd argument di
+ * made AT_FDCWD), at offset off of the scratch area. Paths through /proc
+ * links, and empty paths meaning a descriptor, stay as written (res & 1).
+ * Returns 0, or -1 when the copy cannot be written.
+ */
+static int
+pin_path(struct tracee *t, struct user_regs_struct *r, int di, int pi,
+    const char *resolved, int res, size_t off, bool *changed)
+{
+	char buf[PATH_MAX + 2];
+	uint64_t at;
+	size_t len;
+
+	if (res & 1)
+		return 0;
+	len = strlen(resolved);
+	if (len + 2 > sizeof(buf))
+		return -1;
+	memcpy(buf, resolved, len + 1);
+	if ((res & 2) && len > 1) {	/* "dir/": the kernel wants a dir */
+		buf[len++] = '/';
+		buf[len] = '\0';
+	}
+	if (scratch_put(t->tid, r, off, buf, len + 1, &at) == -1)
+		return -1;
+	set_arg(r, pi, at);
+	if (di >= 0)
+		set_arg(r, di, (uint64_t)(int64_t)AT_FDCWD);
+	*changed = true;
+	return 0;
+}
+
 static enum act
 on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
     struct user_regs_struct *r, int *err, bool *regs_changed)
 {
-	char newpath[PATH_MAX], target[PATH_MAX];
+	char newpath[PATH_MAX], target[PATH_MAX], rawtarget[PATH_MAX];
 	uint64_t flags = 0, scratch;
 	struct event ev;
 	struct stat st;
@@ -616,7 +650,7 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 	enum event_kind kind = fc->kind;
 	enum event_access access = ACCESS_NONE;
 	long mem_pid;
-	int res = 0;
+	int res = 0, res2 = 0;
 
 	t->pending = PEND_NONE;
 	if (fc->type == F_HANDLE) {
@@ -660,11 +694,12 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 		 * it points from the link's directory. */
 		if (tmem_read_str(t->tid, arg(r, 0), target,
 		    sizeof(target)) == -1 ||
-		    read_path(t, r, fc->dirfd2, fc->path2, false, false,
-		    newpath, sizeof(newpath)) == -1) {
+		    (res2 = read_path(t, r, fc->dirfd2, fc->path2, false, false,
+		    newpath, sizeof(newpath))) == -1) {
 			*err = errno == ENAMETOOLONG ? ENAMETOOLONG : EFAULT;
 			return ACT_DENY;
 		}
+		memcpy(rawtarget, target, sizeof(rawtarget));
 		if (target[0] != '/') {
 			char dir[PATH_MAX], *slash;
 
@@ -687,8 +722,8 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 	    t->checked, sizeof(t->checked))) == -1) {
 		*err = errno;
 		return ACT_DENY;
-	} else if (fc->path2 >= 0 && read_path(t, r, fc->dirfd2, fc->path2,
-	    false, false, newpath, sizeof(newpath)) == -1) {
+	} else if (fc->path2 >= 0 && (res2 = read_path(t, r, fc->dirfd2,
+	    fc->path2, false, false, newpath, sizeof(newpath))) == -1) {
 		*err = errno;
 		return ACT_DENY;
 	}
@@ -728,15 +763,43 @@ resolv_conf:
 		return ACT_ALLOW;
 	}
 	if (open_like && files_on(tr)) {
-		if (fast_open(tr, t, fc, r, flags, res != 0)) {
+		/* Where only the stopped thread can write the copy, the kernel
+		 * opens what was judged: no second look. Elsewhere (threads,
+		 * shared memory) the copy still keeps the caller's buffer out
+		 * of it, and the opened file is looked at after the call. */
+		if (pin_open(t, fc, r, flags, res != 0)) {
 			*regs_changed = true;
-			tr->stats.fast_opens++;
-			return ACT_ALLOW;
+			if (memory_private(tr, t, r)) {
+				tr->stats.fast_opens++;
+				return ACT_ALLOW;
+			}
 		}
 		t->pending = PEND_OPEN;
 		t->pend_kind = kind;
 		t->pend_access = access;
 		return ACT_EXIT;
+	}
+	if (open_like || !files_on(tr))
+		return ACT_ALLOW;
+	/* No look after these calls: they get fnguard's copies of what was
+	 * judged, not memory a racing thread could change. */
+	if (fc->type == F_SYMLINK) {
+		if (scratch_put(t->tid, r, 0, rawtarget, strlen(rawtarget) + 1,
+		    &scratch) == -1) {
+			*err = EFAULT;
+			return ACT_DENY;
+		}
+		set_arg(r, fc->path, scratch);
+		*regs_changed = true;
+	} else if (pin_path(t, r, fc->dirfd, fc->path, t->checked, res, 0,
+	    regs_changed) == -1) {
+		*err = EFAULT;
+		return ACT_DENY;
+	}
+	if (fc->path2 >= 0 && pin_path(t, r, fc->dirfd2, fc->path2, newpath,
+	    res2, 8192, regs_changed) == -1) {
+		*err = EFAULT;
+		return ACT_DENY;
 	}
 	return ACT_ALLOW;
 }
@@ -904,6 +967,24 @@ outbound(struct tracer *tr, struct tracee *t, int fd, int sfd, int type,
 	ev.port = port;
 	ev.proto = type == SOCK_STREAM ? PROTO_TCP : PROTO_UDP;
 	slot = dst->ss_family == AF_INET ? 0 : 1;
+	if (type == SOCK_STREAM && kind == EVENT_CONNECT &&
+	    tr->cfg.proxy != NULL && tr->guard->rule != NULL &&
+	    rules_needs_payload(tr->guard->rule) &&
+	    tr->cfg.proxy_addr[slot].ss_family != 0) {
+		/* What the address and port alone deny is refused here, with
+		 * EACCES, not reset by the proxy after a connect. */
+		struct verdict v;
+
+		if (tr->guard->learned != NULL)
+			ev.resolved = ipmap_lookup(tr->guard->learned, &ev.ip,
+			    now_ms(), NULL);
+		guard_peek(tr->guard, &ev, &v);
+		if (v.verdict == VERDICT_PREVENT) {
+			judge(tr, &ev);
+			*err = EACCES;
+			return ACT_DENY;
+		}
+	}
 	if (type == SOCK_STREAM && kind == EVENT_CONNECT &&
 	    tr->cfg.proxy != NULL && tr->guard->rule != NULL &&
 	    rules_needs_payload(tr->guard->rule) &&
@@ -1570,6 +1651,7 @@ tracer_spawn(struct tracer *tr)
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &tr->oldmask, NULL);
+		signal(SIGPIPE, SIG_DFL);	/* fnguard ignores it, CMD not */
 		/* Dies with fnguard even before the tracer holds it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		raise(SIGSTOP);
