@@ -314,12 +314,37 @@ procfinder_lookup(struct procfinder *f, int proto,
 	return procinfo_describe(pid, out);
 }
 
+/* The name of uid, remembered for the last few (a passwd lookup reads
+ * files; the same few users act over and over). */
+static void
+user_name(uid_t uid, char *out, size_t len)
+{
+	static struct { uid_t uid; bool set; char name[64]; } seen[4];
+	static unsigned next;
+	struct passwd pw, *res;
+	char pwbuf[1024];
+	unsigned i;
+
+	for (i = 0; i < 4; i++)
+		if (seen[i].set && seen[i].uid == uid) {
+			snprintf(out, len, "%s", seen[i].name);
+			return;
+		}
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+	    res != NULL)
+		snprintf(out, len, "%s", pw.pw_name);
+	else
+		snprintf(out, len, "%u", (unsigned)uid);
+	i = next++ % 4;
+	seen[i].uid = uid;
+	seen[i].set = true;
+	snprintf(seen[i].name, sizeof(seen[i].name), "%s", out);
+}
+
 int
 procinfo_describe(long pid, struct procinfo *out)
 {
 	char path[64], buf[sizeof(out->command)];
-	struct passwd pw, *res;
-	char pwbuf[1024];
 	struct stat st;
 	ssize_t n;
 	size_t i;
@@ -343,13 +368,7 @@ procinfo_describe(long pid, struct procinfo *out)
 		out->command[i] = '\0';
 	}
 	snprintf(path, sizeof(path), "/proc/%ld", pid);
-	if (stat(path, &st) == 0) {
-		if (getpwuid_r(st.st_uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
-		    res != NULL)
-			snprintf(out->user, sizeof(out->user), "%s", pw.pw_name);
-		else
-			snprintf(out->user, sizeof(out->user), "%u",
-			    (unsigned)st.st_uid);
-	}
+	if (stat(path, &st) == 0)
+		user_name(st.st_uid, out->user, sizeof(out->user));
 	return 0;
 }

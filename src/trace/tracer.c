@@ -288,16 +288,42 @@ event_for(struct tracer *tr, struct tracee *t, struct event *ev,
     enum event_kind kind)
 {
 	event_init(ev, kind);
-	guard_attribute(ev, actor(t));
+	ev->pid = t->tgid;
 	ev->main_process = t->tgid == tr->main_pid && tr->main_starting;
 }
 
+/* The acting process's fields, read from /proc only when an audit or the
+ * recording needs them (the rules do not look at them, but for an exec,
+ * whose new image the caller has set). */
+static void
+attach(struct tracee *t, struct event *ev)
+{
+	const char *path = ev->process_path, *cmd = ev->command;
+
+	guard_attribute(ev, actor(t));
+	if (path != NULL)
+		ev->process_path = path;
+	if (cmd != NULL)
+		ev->command = cmd;
+}
+
 static bool
-judge(struct tracer *tr, struct event *ev)
+judge(struct tracer *tr, struct tracee *t, struct event *ev)
 {
 	struct verdict v;
+	int64_t now = now_ms();
 
-	guard_judge(tr->guard, ev, now_ms(), &v);
+	if (tr->guard->record == NULL) {
+		if ((ev->kind == EVENT_CONNECT || ev->kind == EVENT_SENDTO) &&
+		    tr->guard->learned != NULL)
+			ev->resolved = ipmap_lookup(tr->guard->learned, &ev->ip,
+			    now, NULL);
+		guard_peek(tr->guard, ev, &v);
+		if (v.verdict == VERDICT_ALLOW)
+			return true;
+	}
+	attach(t, ev);
+	guard_judge(tr->guard, ev, now, &v);
 	return v.verdict != VERDICT_PREVENT;
 }
 
@@ -313,6 +339,7 @@ race(struct tracer *tr, struct tracee *t, struct event *ev, const char *what)
 		return ACT_ALLOW;
 	log_warnx("pid %ld: %s changed under the check; killed",
 	    (long)t->tgid, what);
+	attach(t, ev);
 	if (v.verdict == VERDICT_ALERT)
 		v.verdict = VERDICT_PREVENT;
 	guard_audit(tr->guard, ev, &v, now_ms());
@@ -403,7 +430,7 @@ on_exec(struct tracer *tr, struct tracee *t, const struct user_regs_struct *r,
 	ev.process_path = t->checked;
 	ev.command = command;
 	ev.interpreter = t->interp[0] != '\0' ? t->interp : NULL;
-	if (!judge(tr, &ev)) {
+	if (!judge(tr, t, &ev)) {
 		*err = EACCES;
 		return ACT_DENY;
 	}
@@ -745,7 +772,7 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 	ev.filepath = t->checked;
 	ev.newpath = fc->path2 >= 0 || fc->type == F_SYMLINK ? newpath : NULL;
 	ev.access = kind == EVENT_OPEN ? access : ACCESS_NONE;
-	if (!judge(tr, &ev)) {
+	if (!judge(tr, t, &ev)) {
 		*err = EACCES;
 		return ACT_DENY;
 	}
@@ -980,7 +1007,7 @@ outbound(struct tracer *tr, struct tracee *t, int fd, int sfd, int type,
 			    now_ms(), NULL);
 		guard_peek(tr->guard, &ev, &v);
 		if (v.verdict == VERDICT_PREVENT) {
-			judge(tr, &ev);
+			judge(tr, t, &ev);
 			*err = EACCES;
 			return ACT_DENY;
 		}
@@ -1020,7 +1047,7 @@ outbound(struct tracer *tr, struct tracee *t, int fd, int sfd, int type,
 		tr->stats.redirected++;
 		return ACT_ALLOW;
 	}
-	if (!judge(tr, &ev)) {
+	if (!judge(tr, t, &ev)) {
 		*err = EACCES;
 		return ACT_DENY;
 	}
@@ -1331,7 +1358,7 @@ on_listen(struct tracer *tr, struct tracee *t, struct user_regs_struct *r,
 	event_for(tr, t, &ev, EVENT_LISTEN);
 	ev.port = port;
 	ev.proto = type == SOCK_STREAM ? PROTO_TCP : PROTO_UDP;
-	if (!judge(tr, &ev)) {
+	if (!judge(tr, t, &ev)) {
 		*err = EACCES;
 		return ACT_DENY;
 	}
