@@ -1317,6 +1317,30 @@ r.get('domain') == 's3.amazon.com'" "['allow']"
 verdict_of "dns yahoo.com prevent" "r.get('event') == 'dns' and \
 r.get('domain') == 'yahoo.com'" "['prevent']"
 
+# ---- the Lambda exec wrapper ----
+
+# conf/fnguard-wrapper as AWS_LAMBDA_EXEC_WRAPPER: the runtime's command
+# line runs under fnguard run (fnguard found on PATH, the policy from
+# FNGUARD_POLICY or TW_POLICY).
+policy wrap '"processes": {"effect": "prevent", "blacklist": ["/usr/bin/id"]}'
+ip netns exec "$NS" env PATH="$(dirname "$FNGUARD"):$PATH" \
+    FNGUARD_POLICY="$T/wrap.json" timeout -k 2 20 \
+    "$CONF/fnguard-wrapper" sh -c 'echo runtime up; id -u; exit 5' \
+    >"$T/out" 2>"$T/err"
+RC=$?
+assert_eq "wrapper: the runtime's exit status passes through" 5 "$RC"
+assert_contains "wrapper: the runtime runs" "$(cat "$T/out")" "runtime up"
+assert_contains "wrapper: its denied exec is refused" "$(cat "$T/err")" \
+    "Permission denied"
+assert_contains "wrapper: and audited on stderr" "$(cat "$T/err")" \
+    '"msg":"/usr/bin/id launched and is explicitly denied by runtime rule. Full command id -u"'
+_tw=$("$FNGUARD" encode "$T/wrap.json" 2>/dev/null | tail -1)
+ip netns exec "$NS" env PATH="$(dirname "$FNGUARD"):$PATH" TW_POLICY="$_tw" \
+    timeout -k 2 20 "$CONF/fnguard-wrapper" sh -c 'id -u' \
+    >"$T/out" 2>"$T/err"
+RC=$?
+assert_eq "wrapper with TW_POLICY: the denied exec fails (sh: 126)" 126 "$RC"
+
 # ---- after all that ----
 
 fg 10 "$SEED" cat /etc/resolv.conf
