@@ -34,6 +34,13 @@ ssize_t tmem_read_str(pid_t pid, uint64_t addr, char *buf, size_t size);
  */
 int tmem_read_argv(pid_t pid, uint64_t addr, char *buf, size_t size);
 
+/*
+ * The interpreter named by a script's first bytes (head, n bytes): "#!",
+ * blanks, then the name up to a blank, newline or NUL. Returns false when
+ * head is no script or the name does not end within n bytes or fit in out.
+ */
+bool tmem_shebang(const char *head, size_t n, char *out, size_t outlen);
+
 /* How the last component of a path is treated. */
 enum pathres_last { PATHRES_FOLLOW, PATHRES_NOFOLLOW };
 

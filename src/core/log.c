@@ -73,7 +73,7 @@ log_debug(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!log_verbose)
+	if (log_verbose < 1)
 		return;
 	va_start(ap, fmt);
 	log_vwrite(fmt, ap, NULL);

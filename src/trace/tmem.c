@@ -129,6 +129,28 @@ tmem_read_argv(pid_t pid, uint64_t addr, char *buf, size_t size)
 	return 0;
 }
 
+bool
+tmem_shebang(const char *head, size_t n, char *out, size_t outlen)
+{
+	size_t i, start;
+
+	if (n < 3 || head[0] != '#' || head[1] != '!' || outlen == 0)
+		return false;
+	for (i = 2; i < n && (head[i] == ' ' || head[i] == '\t'); i++)
+		;
+	start = i;
+	while (i < n && head[i] != ' ' && head[i] != '\t' && head[i] != '\n' &&
+	    head[i] != '\0')
+		i++;
+	/* No end of the interpreter's name within what was read: the
+	 * kernel would read further (BINPRM_BUF_SIZE); too long here. */
+	if (i == start || i == n || i - start >= outlen)
+		return false;
+	memcpy(out, head + start, i - start);
+	out[i - start] = '\0';
+	return true;
+}
+
 int
 pathres_fd(pid_t pid, int fd, char *out, size_t outlen)
 {

@@ -369,25 +369,18 @@ static bool
 script_interpreter(pid_t pid, pid_t tid, const char *path, char *out,
     size_t outlen)
 {
-	char head[256], *p, *end;
+	char head[256], interp[256];
 	ssize_t n;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return false;
-	n = read(fd, head, sizeof(head) - 1);
+	n = read(fd, head, sizeof(head));
 	close(fd);
-	if (n < 3 || head[0] != '#' || head[1] != '!')
+	if (n <= 0 || !tmem_shebang(head, (size_t)n, interp, sizeof(interp)))
 		return false;
-	head[n] = '\0';
-	for (p = head + 2; *p == ' ' || *p == '\t'; p++)
-		;
-	end = p + strcspn(p, " \t\n");
-	if (end == p)
-		return false;
-	*end = '\0';
-	return pathres_resolve(pid, tid, AT_FDCWD, p, PATHRES_FOLLOW, false,
-	    out, outlen) == 0;
+	return pathres_resolve(pid, tid, AT_FDCWD, interp, PATHRES_FOLLOW,
+	    false, out, outlen) >= 0;
 }
 
 static enum act
