@@ -60,6 +60,12 @@ enum pathres_last { PATHRES_FOLLOW, PATHRES_NOFOLLOW };
 int pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
     enum pathres_last last, bool empty_path, char *out, size_t outlen);
 
+/* The same, skipping the lstat of leading directories seen in the last
+ * second. Only for calls that cannot follow a symlink the cache missed
+ * (openat2 with RESOLVE_NO_SYMLINKS on the result). */
+int pathres_resolve_cached(pid_t pid, pid_t tid, int dirfd, const char *path,
+    enum pathres_last last, bool empty_path, char *out, size_t outlen);
+
 /* The target of /proc/PID/fd/FD (or cwd when fd is AT_FDCWD). */
 int pathres_fd(pid_t pid, int fd, char *out, size_t outlen);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fnguard/tmem.h"
@@ -203,9 +204,62 @@ proc_magic(const char *res)
 	    strcmp(p, "/exe") == 0);
 }
 
+/*
+ * Directories seen lately, by a 64-bit hash of their path: a lookup of a
+ * path's leading components skips the lstat of those seen in the last
+ * DIRCACHE_MS. Only for callers whose call cannot follow a symlink the
+ * cache missed (opens as openat2 with RESOLVE_NO_SYMLINKS): a directory
+ * swapped for a symlink meanwhile then fails with ELOOP, never opens
+ * something else.
+ */
+#define DIRCACHE_SLOTS 4096
+#define DIRCACHE_MS 1000
+
+static struct { uint64_t hash; int64_t until; } dircache[DIRCACHE_SLOTS];
+
+static uint64_t
+path_hash(const char *s, size_t len)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	return h | 1;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int resolve(pid_t, pid_t, int, const char *, enum pathres_last, bool,
+    bool, char *, size_t);
+
 int
 pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
     enum pathres_last last, bool empty_path, char *out, size_t outlen)
+{
+	return resolve(pid, tid, dirfd, path, last, empty_path, false, out,
+	    outlen);
+}
+
+int
+pathres_resolve_cached(pid_t pid, pid_t tid, int dirfd, const char *path,
+    enum pathres_last last, bool empty_path, char *out, size_t outlen)
+{
+	return resolve(pid, tid, dirfd, path, last, empty_path, true, out,
+	    outlen);
+}
+
+static int
+resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
+    enum pathres_last last, bool empty_path, bool cached, char *out,
+    size_t outlen)
 {
 	char res[PATH_MAX], work[2 * PATH_MAX], next[2 * PATH_MAX];
 	char target[PATH_MAX], self[64];
@@ -213,6 +267,9 @@ pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 	const char *comp;
 	struct stat st;
 	int links = 0, via_proc = 0;
+	uint64_t h = 0;
+	size_t slot = 0;
+	int64_t now = 0;
 	ssize_t n;
 	bool is_last;
 
@@ -277,7 +334,21 @@ pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 			return -1;
 		if (is_last && last == PATHRES_NOFOLLOW)
 			continue;
-		if (lstat(res, &st) == -1 || !S_ISLNK(st.st_mode))
+		if (cached && !is_last) {
+			h = path_hash(res, rlen);
+			slot = h % DIRCACHE_SLOTS;
+			if (now == 0)
+				now = mono_ms();
+			if (dircache[slot].hash == h && dircache[slot].until > now)
+				continue;
+		}
+		if (lstat(res, &st) == -1)
+			continue;
+		if (S_ISDIR(st.st_mode) && cached && !is_last) {
+			dircache[slot].hash = h;
+			dircache[slot].until = now + DIRCACHE_MS;
+		}
+		if (!S_ISLNK(st.st_mode))
 			continue;
 		if (++links > MAX_LINKS) {
 			errno = ELOOP;

@@ -544,7 +544,7 @@ proc_mem(const char *path)
 /* Reads and resolves the path in argument pi (dirfd in di). */
 static int
 read_path(struct tracee *t, const struct user_regs_struct *r, int di, int pi,
-    bool follow, bool empty_ok, char *out, size_t outlen)
+    bool follow, bool empty_ok, bool cached, char *out, size_t outlen)
 {
 	char raw[PATH_MAX];
 	uint64_t addr = arg(r, pi);
@@ -557,8 +557,9 @@ read_path(struct tracee *t, const struct user_regs_struct *r, int di, int pi,
 			errno = EFAULT;
 		return -1;
 	}
-	return pathres_resolve(t->tgid, t->tid, dirfd, raw,
-	    follow ? PATHRES_FOLLOW : PATHRES_NOFOLLOW, empty_ok, out, outlen);
+	return (cached ? pathres_resolve_cached : pathres_resolve)(t->tgid,
+	    t->tid, dirfd, raw, follow ? PATHRES_FOLLOW : PATHRES_NOFOLLOW,
+	    empty_ok, out, outlen);
 }
 
 /* Can only the stopped thread touch the memory that holds the stack
@@ -715,7 +716,7 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 		if (tmem_read_str(t->tid, arg(r, 0), target,
 		    sizeof(target)) == -1 ||
 		    (res2 = read_path(t, r, fc->dirfd2, fc->path2, false, false,
-		    newpath, sizeof(newpath))) == -1) {
+		    false, newpath, sizeof(newpath))) == -1) {
 			*err = errno == ENAMETOOLONG ? ENAMETOOLONG : EFAULT;
 			return ACT_DENY;
 		}
@@ -739,11 +740,11 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 			return ACT_DENY;
 		}
 	} else if ((res = read_path(t, r, fc->dirfd, fc->path, follow, empty,
-	    t->checked, sizeof(t->checked))) == -1) {
+	    open_like, t->checked, sizeof(t->checked))) == -1) {
 		*err = errno;
 		return ACT_DENY;
 	} else if (fc->path2 >= 0 && (res2 = read_path(t, r, fc->dirfd2,
-	    fc->path2, false, false, newpath, sizeof(newpath))) == -1) {
+	    fc->path2, false, false, false, newpath, sizeof(newpath))) == -1) {
 		*err = errno;
 		return ACT_DENY;
 	}
