@@ -251,6 +251,8 @@ reload_policy(struct daemon *d, const char *why)
 	}
 	guard_set_policy(&d->guard, pol);
 	malloc_trim(0);		/* the parser's JSON tree is gone */
+	if (d->proxy != NULL)
+		proxy_policy_changed(d->proxy);
 	log_info("policy %s: reloaded (%s): %zu rules, rule %s applies",
 	    d->o->policy_path, why, pol->nrules, d->guard.rule != NULL ?
 	    d->guard.rule->name : "(none)");

@@ -65,4 +65,12 @@ int proxy_register(struct proxy *, const struct sockaddr_storage *client,
 
 void proxy_stats(const struct proxy *, struct proxy_stats *);
 
+/*
+ * The guard's policy changed: each --inbound port is judged again as a
+ * listen act (audited when denied). A port now denied is no longer fronted
+ * (its listener is closed; sessions already made go on); one allowed again
+ * is fronted again.
+ */
+void proxy_policy_changed(struct proxy *);
+
 #endif
