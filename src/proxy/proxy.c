@@ -57,11 +57,12 @@
 
 /* One socket of a session. rd and wr: it may be read or written without
  * waiting (the event is edge-triggered, so these remember the edges until
- * a call would block). */
+ * a call would block, or a read returns less than asked for). hup: the
+ * peer's FIN has arrived (EPOLLRDHUP), so the socket is read up to EOF. */
 struct side {
 	struct session *s;
 	int fd;
-	bool rd, wr, added;
+	bool rd, wr, hup, added;
 	struct event *ev;		/* in the session's allocation */
 };
 
@@ -515,10 +516,13 @@ dir_pump(struct session *s, struct dir *d)
 			break;
 		}
 		if (d->eof) {
-			if (!d->shut) {
+			/* Half-close. When the other direction is over too,
+			 * the session's close(2) sends the FIN (dst was read
+			 * to its EOF, so it is a FIN, not a reset). */
+			if (!d->shut && !(d == &s->up ? s->down.shut :
+			    s->up.shut))
 				shutdown(d->dst->fd, SHUT_WR);
-				d->shut = true;
-			}
+			d->shut = true;
 			return true;
 		}
 		if (!d->src->rd)
@@ -552,6 +556,11 @@ dir_pump(struct session *s, struct dir *d)
 		s->last_active_ms = mono_ms();
 		moved += (size_t)n;
 		*d->count += (uint64_t)n;
+		/* Less than asked for: the socket is drained, and an edge
+		 * comes with more (unless the FIN is in: read to EOF). */
+		if ((size_t)n < (d->pipe[0] >= 0 ? SPLICE_PIPE : SCRATCH) &&
+		    !d->src->hup)
+			d->src->rd = false;
 		if (d->pipe[0] >= 0) {
 			d->in_pipe = (size_t)n;
 			continue;
@@ -599,27 +608,22 @@ side_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct side *sd = arg;
 	struct session *s = sd->s;
-	int err = 0;
-	socklen_t len = sizeof(err);
 
+	(void)fd;
 	if (what & EV_READ)
 		sd->rd = true;
 	if (what & EV_WRITE)
 		sd->wr = true;
+	if (what & EV_CLOSED)
+		sd->rd = sd->hup = true;
 	if (s->phase == PHASE_PEEK) {
 		if (sd == &s->c && (what & EV_READ))
 			peek_try(s, false);
 		return;
 	}
-	if (sd == &s->u && s->connecting) {
-		/* The connect's outcome (the first event on the socket). */
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
-		    err != 0) {
-			upstream_failed(s);
-			return;
-		}
-		s->connecting = false;
-	}
+	/* A failed connect shows as an error on the next read or write of
+	 * the upstream socket (EPOLLERR makes it both readable and
+	 * writable): no getsockopt(SO_ERROR) per connection. */
 	relay(s);
 }
 
@@ -627,11 +631,23 @@ static bool
 side_add(struct session *s, struct side *sd)
 {
 	event_assign(sd->ev, s->p->base, sd->fd,
-	    EV_READ | EV_WRITE | EV_ET | EV_PERSIST, side_cb, sd);
+	    EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST, side_cb, sd);
 	if (event_add(sd->ev, NULL) == -1)
 		return false;
 	sd->added = true;
 	return true;
+}
+
+/* For the connect timeout: is the upstream connection made, though no
+ * byte has crossed it yet? */
+static bool
+upstream_connected(struct session *s)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(s->u.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state != TCP_SYN_SENT && ti.tcpi_state != TCP_CLOSE;
 }
 
 static void
@@ -648,11 +664,12 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		peek_try(s, true);
 		return;
 	}
-	if (s->connecting) {
+	if (s->connecting && !upstream_connected(s)) {
 		s->p->stats.upstream_failed++;
 		session_close(s, "upstream connect timed out", true);
 		return;
 	}
+	s->connecting = false;
 	/* Idle means no bytes either way; checked lazily, here. */
 	idle = mono_ms() - s->last_active_ms;
 	left = (int64_t)s->p->cfg.idle_timeout_ms - idle;
