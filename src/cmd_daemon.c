@@ -359,9 +359,11 @@ load_first_policy(struct daemon *d)
 	return 0;
 }
 
-/* Proxied sessions need up to six descriptors each (two sockets, two
- * splice pipes): take the hard limit, and keep the session cap within it
- * so that accept pauses rather than failing half-made sessions. */
+/* Proxied sessions need two descriptors each, and two more for each
+ * direction that carries bulk (a splice pipe; without one, that direction
+ * is copied): take the hard limit, and keep the session cap within it
+ * for the worst case. When descriptors run out all the same, the proxy
+ * stops accepting for a while rather than failing sessions. */
 static void
 raise_nofile(struct daemon_opts *o)
 {

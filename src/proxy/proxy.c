@@ -78,7 +78,12 @@ struct dir {
 	uint64_t *count;
 };
 
-enum phase { PHASE_NEW, PHASE_PEEK, PHASE_RELAY };
+enum phase {
+	PHASE_NEW,
+	PHASE_PEEK,
+	PHASE_WAIT_FD,			/* no descriptor for upstream yet */
+	PHASE_RELAY,
+};
 
 struct session {
 	struct proxy *p;
@@ -87,8 +92,8 @@ struct session {
 	enum phase phase;
 	bool connecting;		/* upstream not known to be connected */
 	bool timer_added;
-	struct event *timer;		/* peek, connect, idle */
-	int64_t last_active_ms;
+	struct event *timer;		/* peek, connect, idle, retry */
+	int64_t last_active_ms;		/* and when waiting: when it began */
 	struct sockaddr_storage peer, dst;
 	socklen_t peer_len, dst_len;
 	bool inbound;
@@ -602,6 +607,8 @@ relay(struct session *s)
 }
 
 static void peek_try(struct session *, bool);
+static void connect_upstream(struct session *);
+static void pause_accept(struct proxy *);
 
 static void
 side_cb(evutil_socket_t fd, short what, void *arg)
@@ -621,6 +628,8 @@ side_cb(evutil_socket_t fd, short what, void *arg)
 			peek_try(s, false);
 		return;
 	}
+	if (s->phase != PHASE_RELAY)
+		return;		/* remembered for when it starts */
 	/* A failed connect shows as an error on the next read or write of
 	 * the upstream socket (EPOLLERR makes it both readable and
 	 * writable): no getsockopt(SO_ERROR) per connection. */
@@ -662,6 +671,15 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	s->timer_added = false;
 	if (s->phase == PHASE_PEEK) {
 		peek_try(s, true);
+		return;
+	}
+	if (s->phase == PHASE_WAIT_FD) {
+		if (mono_ms() - s->last_active_ms >=
+		    (int64_t)s->p->cfg.connect_timeout_ms) {
+			upstream_failed(s);
+			return;
+		}
+		connect_upstream(s);
 		return;
 	}
 	if (s->connecting && !upstream_connected(s)) {
@@ -706,10 +724,26 @@ connect_upstream(struct session *s)
 
 	fd = socket(s->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE ||
+	    errno == ENOBUFS || errno == ENOMEM)) {
+		/* Out of descriptors: stop accepting, and try again soon
+		 * (within the connect timeout) rather than reset a client
+		 * that did nothing wrong. */
+		const struct timeval retry = { 0, 100000 };
+
+		if (s->phase != PHASE_WAIT_FD) {
+			s->phase = PHASE_WAIT_FD;
+			s->last_active_ms = mono_ms();
+		}
+		pause_accept(p);
+		timer_set(s, &retry);
+		return;
+	}
 	if (fd == -1) {
 		session_close(s, "no socket for upstream", true);
 		return;
 	}
+	s->phase = PHASE_NEW;
 	s->u.fd = fd;
 	/* The mark lets the redirect rules pass our own traffic. */
 	if (p->cfg.mark != 0)
@@ -969,21 +1003,28 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 		listeners_enable(p, true);
 }
 
-/* accept(2) failing for want of descriptors: pause rather than spin. */
+/* Out of descriptors: no accept for 100 ms (then, if still out, again). */
+static void
+pause_accept(struct proxy *p)
+{
+	const struct timeval pause = { 0, 100000 };
+
+	p->stats.accept_paused++;
+	listeners_enable(p, false);
+	evtimer_add(p->resume, &pause);
+}
+
+/* accept(2) failing for want of descriptors: pause rather than spin (the
+ * connection stays in the listen queue, and the listener readable). */
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct listener *li = arg;
-	struct proxy *p = li->p;
-	const struct timeval pause = { 0, 100000 };
 	int err = EVUTIL_SOCKET_ERROR();
 
 	(void)l;
-	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
-		return;
-	p->stats.accept_paused++;
-	listeners_enable(p, false);
-	evtimer_add(p->resume, &pause);
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+		pause_accept(li->p);
 }
 
 static bool
