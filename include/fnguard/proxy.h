@@ -42,6 +42,7 @@ struct proxy_stats {
 	uint64_t accepted, refused, relayed, no_destination, upstream_failed;
 	uint64_t bytes_up, bytes_down, inbound_accepted, inbound_refused;
 	uint64_t accept_paused;
+	uint64_t spliced;		/* directions moved to splice (bulk) */
 };
 
 struct proxy;

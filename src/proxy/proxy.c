@@ -93,6 +93,7 @@ struct session {
 	bool connecting;		/* upstream not known to be connected */
 	bool timer_added;
 	struct event *timer;		/* peek, connect, idle, retry */
+	struct event *kick;		/* the relay's next turn (budget spent) */
 	int64_t last_active_ms;		/* and when waiting: when it began */
 	struct sockaddr_storage peer, dst;
 	socklen_t peer_len, dst_len;
@@ -331,6 +332,7 @@ session_close(struct session *s, const char *reason, bool reset)
 	side_close(&s->u);
 	if (s->timer_added)
 		event_del(s->timer);
+	event_del(s->kick);
 	pipe_put(p, s->up.pipe, s->up.in_pipe == 0);
 	pipe_put(p, s->down.pipe, s->down.in_pipe == 0);
 	free(s->up.buf);
@@ -533,8 +535,12 @@ dir_pump(struct session *s, struct dir *d)
 		if (!d->src->rd)
 			return true;
 		if (moved >= RELAY_BUDGET) {
-			/* Others' turn; this side is read again soon. */
-			event_active(d->src->ev, EV_READ, 0);
+			/* Others' turn: this side is read again after the
+			 * next poll (event_active would run it again at once,
+			 * before anything else). */
+			static const struct timeval now = { 0, 0 };
+
+			evtimer_add(s->kick, &now);
 			return true;
 		}
 		if (d->pipe[0] >= 0)
@@ -592,8 +598,8 @@ dir_pump(struct session *s, struct dir *d)
 		}
 		/* Bulk: splice from now on (when a pipe can be had; else
 		 * this direction stays in user space). */
-		if (n >= BULK_READ && p->cfg.splice)
-			pipe_get(p, d->pipe);
+		if (n >= BULK_READ && p->cfg.splice && pipe_get(p, d->pipe))
+			p->stats.spliced++;
 	}
 }
 
@@ -634,6 +640,17 @@ side_cb(evutil_socket_t fd, short what, void *arg)
 	 * the upstream socket (EPOLLERR makes it both readable and
 	 * writable): no getsockopt(SO_ERROR) per connection. */
 	relay(s);
+}
+
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->phase == PHASE_RELAY)
+		relay(s);
 }
 
 static bool
@@ -851,11 +868,11 @@ static struct session *
 session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
     int salen, bool inbound)
 {
-	/* The session and its three libevent events, in one allocation
+	/* The session and its four libevent events, in one allocation
 	 * (fnguard's struct event hides libevent's from this file). */
 	size_t evsize = (event_get_struct_event_size() + 15) & ~(size_t)15;
 	size_t head = (sizeof(struct session) + 15) & ~(size_t)15;
-	struct session *s = malloc(head + 3 * evsize);
+	struct session *s = malloc(head + 4 * evsize);
 	char *evs;
 
 	if (s == NULL) {
@@ -886,7 +903,9 @@ session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
 	s->c.ev = (struct event *)(void *)evs;
 	s->u.ev = (struct event *)(void *)(evs + evsize);
 	s->timer = (struct event *)(void *)(evs + 2 * evsize);
+	s->kick = (struct event *)(void *)(evs + 3 * evsize);
 	evtimer_assign(s->timer, p->base, timer_cb, s);
+	evtimer_assign(s->kick, p->base, kick_cb, s);
 	TAILQ_INSERT_TAIL(&p->sessions, s, entry);
 	if (++p->nsessions >= p->cfg.max_sessions)
 		listeners_enable(p, false);
