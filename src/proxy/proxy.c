@@ -16,7 +16,7 @@
  * take is kept (at most one read's worth) and nothing more is read until it
  * is written (backpressure). A read that fills BULK_READ bytes marks the
  * direction as bulk: from then on it moves bytes with splice(2) through a
- * pipe (from a pool, made on first need), never copied to user space. At
+ * pipe (made then, for that direction only), never copied to user space. At
  * most a pipe's worth is in flight per direction. EOF from one side is
  * passed on with shutdown(SHUT_WR) once what it sent has been written
  * (half-close); the session ends when both directions have ended. One
@@ -53,7 +53,6 @@
 #define REGISTRY_TTL_MS 30000
 
 #define SPLICE_PIPE (1024 * 1024)	/* pipe buffer per bulk direction */
-#define PIPE_POOL 64			/* empty pipes kept for the next */
 
 /* One socket of a session. rd and wr: it may be read or written without
  * waiting (the event is edge-triggered, so these remember the edges until
@@ -130,8 +129,6 @@ struct proxy {
 	TAILQ_HEAD(sessions, session) sessions;
 	unsigned nsessions;
 	const struct timeval *t_peek, *t_connect;	/* common timeouts */
-	int pool[PIPE_POOL][2];
-	size_t npool;
 	struct registration registry[REGISTRY_SLOTS];
 	unsigned registered;		/* slots in use (maybe expired) */
 	struct proxy_stats stats;
@@ -286,31 +283,20 @@ side_close(struct side *sd)
 }
 
 static void
-pipe_put(struct proxy *p, int pipe[2], bool empty)
+pipe_close(int pipe[2])
 {
 	if (pipe[0] < 0)
 		return;
-	if (empty && p->npool < PIPE_POOL) {
-		p->pool[p->npool][0] = pipe[0];
-		p->pool[p->npool][1] = pipe[1];
-		p->npool++;
-	} else {
-		close(pipe[0]);
-		close(pipe[1]);
-	}
+	close(pipe[0]);
+	close(pipe[1]);
 	pipe[0] = pipe[1] = -1;
 }
 
-/* A pipe for a bulk direction: from the pool, else a new one. */
+/* A pipe for a bulk direction. Made when a direction turns out to carry
+ * bulk, never for the short exchanges that most connections are. */
 static bool
-pipe_get(struct proxy *p, int pipe[2])
+pipe_get(int pipe[2])
 {
-	if (p->npool > 0) {
-		p->npool--;
-		pipe[0] = p->pool[p->npool][0];
-		pipe[1] = p->pool[p->npool][1];
-		return true;
-	}
 	if (pipe2(pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
 		pipe[0] = pipe[1] = -1;
 		return false;
@@ -333,8 +319,8 @@ session_close(struct session *s, const char *reason, bool reset)
 	if (s->timer_added)
 		event_del(s->timer);
 	event_del(s->kick);
-	pipe_put(p, s->up.pipe, s->up.in_pipe == 0);
-	pipe_put(p, s->down.pipe, s->down.in_pipe == 0);
+	pipe_close(s->up.pipe);
+	pipe_close(s->down.pipe);
 	free(s->up.buf);
 	free(s->down.buf);
 	free(s->proc);
@@ -567,10 +553,11 @@ dir_pump(struct session *s, struct dir *d)
 		s->last_active_ms = mono_ms();
 		moved += (size_t)n;
 		*d->count += (uint64_t)n;
-		/* Less than asked for: the socket is drained, and an edge
-		 * comes with more (unless the FIN is in: read to EOF). */
-		if ((size_t)n < (d->pipe[0] >= 0 ? SPLICE_PIPE : SCRATCH) &&
-		    !d->src->hup)
+		/* recv(2) gave less than asked for: the socket is drained,
+		 * and an edge comes with more (unless the FIN is in: read to
+		 * EOF). Not so for splice(2), which also stops when the
+		 * pipe runs out of slots (one per page fragment). */
+		if (d->pipe[0] < 0 && (size_t)n < SCRATCH && !d->src->hup)
 			d->src->rd = false;
 		if (d->pipe[0] >= 0) {
 			d->in_pipe = (size_t)n;
@@ -598,7 +585,7 @@ dir_pump(struct session *s, struct dir *d)
 		}
 		/* Bulk: splice from now on (when a pipe can be had; else
 		 * this direction stays in user space). */
-		if (n >= BULK_READ && p->cfg.splice && pipe_get(p, d->pipe))
+		if (n >= BULK_READ && p->cfg.splice && pipe_get(d->pipe))
 			p->stats.spliced++;
 	}
 }
@@ -1210,11 +1197,6 @@ proxy_free(struct proxy *p)
 	for (i = 0; i < p->nlisteners; i++)
 		if (p->listeners[i].l != NULL)
 			evconnlistener_free(p->listeners[i].l);
-	while (p->npool > 0) {
-		p->npool--;
-		close(p->pool[p->npool][0]);
-		close(p->pool[p->npool][1]);
-	}
 	if (p->resume != NULL)
 		event_free(p->resume);
 	free(p);
