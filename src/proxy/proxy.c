@@ -74,7 +74,7 @@ struct dir {
 	int pipe[2];			/* -1: not (yet) spliced */
 	size_t in_pipe;
 	bool eof, shut;
-	uint64_t *count;
+	uint64_t *count;		/* bytes written to dst */
 };
 
 enum phase {
@@ -94,6 +94,7 @@ struct session {
 	struct event *timer;		/* peek, connect, idle, retry */
 	struct event *kick;		/* the relay's next turn (budget spent) */
 	int64_t last_active_ms;		/* and when waiting: when it began */
+	int64_t connect_ms;		/* when the upstream connect began */
 	struct sockaddr_storage peer, dst;
 	socklen_t peer_len, dst_len;
 	bool inbound;
@@ -452,6 +453,7 @@ dir_flush(struct session *s, struct dir *d)
 			n = splice(d->pipe[0], NULL, d->dst->fd, NULL,
 			    d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
+			*d->count += (uint64_t)n;
 			if (d->len > 0) {
 				d->off += (size_t)n;
 				d->len -= (size_t)n;
@@ -552,7 +554,6 @@ dir_pump(struct session *s, struct dir *d)
 			s->connecting = false;
 		s->last_active_ms = mono_ms();
 		moved += (size_t)n;
-		*d->count += (uint64_t)n;
 		/* recv(2) gave less than asked for: the socket is drained,
 		 * and an edge comes with more (unless the FIN is in: read to
 		 * EOF). Not so for splice(2), which also stops when the
@@ -575,8 +576,11 @@ dir_pump(struct session *s, struct dir *d)
 			} else if (sent == -1) {
 				dst_failed(s, d);
 				return false;
-			} else if (d->dst == &s->u)
-				s->connecting = false;
+			} else {
+				*d->count += (uint64_t)sent;
+				if (d->dst == &s->u)
+					s->connecting = false;
+			}
 		}
 		if (sent < n && !dir_keep(d, p->scratch + sent,
 		    (size_t)(n - sent))) {
@@ -686,18 +690,24 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		connect_upstream(s);
 		return;
 	}
-	if (s->connecting && !upstream_connected(s)) {
-		s->p->stats.upstream_failed++;
-		session_close(s, "upstream connect timed out", true);
-		return;
-	}
-	s->connecting = false;
-	/* Idle means no bytes either way; checked lazily, here. */
-	idle = mono_ms() - s->last_active_ms;
-	left = (int64_t)s->p->cfg.idle_timeout_ms - idle;
-	if (left <= 0) {
-		session_close(s, "idle timeout", false);
-		return;
+	if (s->connecting && upstream_connected(s))
+		s->connecting = false;
+	if (s->connecting) {
+		left = (int64_t)s->p->cfg.connect_timeout_ms -
+		    (mono_ms() - s->connect_ms);
+		if (left <= 0) {
+			s->p->stats.upstream_failed++;
+			session_close(s, "upstream connect timed out", true);
+			return;
+		}
+	} else {
+		/* Idle means no bytes either way; checked lazily, here. */
+		idle = mono_ms() - s->last_active_ms;
+		left = (int64_t)s->p->cfg.idle_timeout_ms - idle;
+		if (left <= 0) {
+			session_close(s, "idle timeout", false);
+			return;
+		}
 	}
 	tv.tv_sec = left / 1000;
 	tv.tv_usec = (left % 1000) * 1000;
@@ -763,8 +773,16 @@ connect_upstream(struct session *s)
 		session_close(s, "out of memory", true);
 		return;
 	}
-	/* The connect timeout; after it, the same timer checks idleness. */
-	timer_set(s, p->t_connect);
+	/* The connect timeout (or the idle one, when shorter); then the
+	 * same timer checks idleness. */
+	s->connect_ms = mono_ms();
+	if (p->cfg.idle_timeout_ms < p->cfg.connect_timeout_ms) {
+		struct timeval tv = { p->cfg.idle_timeout_ms / 1000,
+		    (p->cfg.idle_timeout_ms % 1000) * 1000 };
+
+		timer_set(s, &tv);
+	} else
+		timer_set(s, p->t_connect);
 	start_relay(s);
 }
 

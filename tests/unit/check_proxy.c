@@ -4,7 +4,8 @@
  * ways, with and without splice; one nobody registered (and not
  * redirected) is reset and never reaches anyone; a registration is used
  * once. Bulk moves to splice (small messages do not), bytes unchanged
- * either way; an --inbound port follows the policy's listening ports.
+ * either way; an --inbound port follows the policy's listening ports;
+ * the idle and connect timeouts end sessions.
  */
 #include "config.h"
 
@@ -82,6 +83,9 @@ server_accept_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(f->base);
 }
 
+/* Timeouts for the next setup (0: the proxy's defaults). */
+static unsigned test_idle_ms, test_connect_ms;
+
 static void
 setup(struct fixture *f, bool splice)
 {
@@ -107,6 +111,8 @@ setup(struct fixture *f, bool splice)
 	cfg.listen_len[0] = sizeof(struct sockaddr_in);
 	cfg.nlisten = 1;
 	cfg.splice = splice;
+	cfg.idle_timeout_ms = test_idle_ms;
+	cfg.connect_timeout_ms = test_connect_ms;
 	f->proxy_addr = cfg.listen[0];
 	/* No policy: everything is allowed; the destination still must be
 	 * known. */
@@ -583,6 +589,108 @@ START_TEST(inbound_port_follows_policy)
 }
 END_TEST
 
+/* Whether fd's peer has closed (EOF or reset) by now, without waiting. */
+static bool
+peer_closed(int fd)
+{
+	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+
+	return n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Runs the loop for ms milliseconds. */
+static void
+run_for(struct fixture *f, int ms)
+{
+	struct timeval t = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(f->base, &t);
+	event_base_dispatch(f->base);
+}
+
+/*
+ * Idle means no byte either way for the idle timeout: traffic one way
+ * keeps the session; silence closes it (both sides see the close).
+ */
+START_TEST(idle_timeout_closes_silent_session)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	char buf[16];
+	int c, i;
+
+	test_idle_ms = 300;
+	setup(&f, true);
+	test_idle_ms = 0;
+	c = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
+		;
+	ck_assert_int_ne(f.accepted, -1);
+	/* 800 ms of traffic, client to server only, every 100 ms. */
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(write(c, "x", 1), 1);
+		run_for(&f, 100);
+		ck_assert_int_eq(read(f.accepted, buf, sizeof(buf)), 1);
+	}
+	ck_assert(!peer_closed(c));
+	ck_assert(!peer_closed(f.accepted));
+	/* Then silence: closed after 300 ms, well before 1 s. */
+	run_for(&f, 150);
+	ck_assert(!peer_closed(c));
+	for (i = 0; i < 20 && !peer_closed(c); i++)
+		run_for(&f, 50);
+	ck_assert_msg(peer_closed(c), "the silent session outlived 1 s");
+	ck_assert(peer_closed(f.accepted));
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
+/*
+ * An upstream that never answers the SYN (its listen queue is full, so
+ * the kernel drops it): the client is reset after the connect timeout.
+ */
+START_TEST(connect_timeout_resets_client)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	struct proxy_stats st;
+	int fill[4], c, i, n = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	test_connect_ms = 300;
+	setup(&f, true);
+	test_connect_ms = 0;
+	/* Fill the server's queue (backlog 0): nobody accepts. */
+	event_del(f.accept_ev);
+	ck_assert_int_eq(listen(f.server, 0), 0);
+	for (i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&f.server_addr,
+		    sizeof(struct sockaddr_in));
+		n++;
+	}
+	usleep(100000);
+	c = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	ck_assert_int_eq(write(c, "hello\n", 6), 6);
+	run_for(&f, 150);
+	ck_assert(!peer_closed(c));
+	for (i = 0; i < 40 && !peer_closed(c); i++)
+		run_for(&f, 50);
+	ck_assert_msg(peer_closed(c), "the client still waits after 2 s");
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.upstream_failed, 1);
+	ck_assert_uint_eq(st.bytes_up, 0);
+	close(c);
+	for (i = 0; i < n; i++)
+		close(fill[i]);
+	teardown(&f);
+}
+END_TEST
+
 static Suite *
 proxy_suite(void)
 {
@@ -599,6 +707,8 @@ proxy_suite(void)
 	tcase_add_test(tc, bulk_without_splice_bytes_unchanged);
 	tcase_add_test(tc, small_messages_are_not_spliced);
 	tcase_add_test(tc, inbound_port_follows_policy);
+	tcase_add_test(tc, idle_timeout_closes_silent_session);
+	tcase_add_test(tc, connect_timeout_resets_client);
 	suite_add_tcase(s, tc);
 	return s;
 }
