@@ -53,7 +53,8 @@ static const char daemon_usage[] =
     "                          127.0.0.1:15001; off: none); may repeat\n"
     "  --inbound LISTEN=TARGET front the function's port TARGET on LISTEN\n"
     "  --mark N                SO_MARK on the proxy's upstream sockets\n"
-    "  --no-splice             relay through user space, not splice(2)\n"
+    "  --no-splice             relay through user space only, never "
+    "splice(2)\n"
     "SIGHUP or a change of the policy file reloads it; an invalid policy\n"
     "is refused and the running one stays.\n";
 
