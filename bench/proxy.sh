@@ -36,8 +36,9 @@
 # fnguard: `fnguard daemon --policy P --proxy-listen 127.0.0.1:15001
 # --mark 1 --dns-listen 127.0.0.1:53 --upstream 127.0.0.53:5300 --audit F`
 # with one rule, network effect prevent, blacklistIPs ["192.0.2.66"]: every
-# connection is judged and passes; no name rules, so no peek, and the relay
-# is splice(2).
+# connection is judged and passes; no name rules, so no peek; the relay
+# copies short exchanges and moves a direction that carries bulk to
+# splice(2), as haproxy's splice-auto does.
 #
 # fnguard is started afresh before every measurement (the others run
 # throughout), so that what one run leaves behind cannot change the next;

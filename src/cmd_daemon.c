@@ -48,7 +48,8 @@ static const char daemon_usage[] =
     "                          127.0.0.1:15001; off: none); may repeat\n"
     "  --inbound LISTEN=TARGET front the function's port TARGET on LISTEN\n"
     "  --mark N                SO_MARK on the proxy's upstream sockets\n"
-    "  --no-splice             relay through user space, not splice(2)\n"
+    "  --no-splice             relay through user space only, never "
+    "splice(2)\n"
     "SIGHUP or a change of the policy file reloads it; an invalid policy\n"
     "is refused and the running one stays.\n";
 
@@ -194,6 +195,17 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		add_proxy_listen(o, "127.0.0.1:15001");
 }
 
+/* After a reload: fronted ports are checked against the new policy. */
+static void
+reloaded(struct service *svc, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)svc;
+	if (d->proxy != NULL)
+		proxy_policy_changed(d->proxy);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -208,9 +220,11 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
-/* Proxied sessions need up to six descriptors each (two sockets, two
- * splice pipes): take the hard limit, and keep the session cap within it
- * so that accept pauses rather than failing half-made sessions. */
+/* Proxied sessions need two descriptors each, and two more for each
+ * direction that carries bulk (a splice pipe; without one, that direction
+ * is copied): take the hard limit, and keep the session cap within it
+ * for the worst case. When descriptors run out all the same, the proxy
+ * stops accepting for a while rather than failing sessions. */
 static void
 raise_nofile(struct daemon_opts *o)
 {
@@ -262,6 +276,8 @@ cmd_daemon(int argc, char **argv)
 	if ((o.pc.nlisten > 0 || o.pc.ninbound > 0) &&
 	    (d.proxy = proxy_new(d.base, &o.pc, &d.svc.guard)) == NULL)
 		goto done;
+	d.svc.reloaded = reloaded;
+	d.svc.reloaded_arg = &d;
 	if (service_start(&d.svc, d.base) == -1)
 		goto done;
 	for (i = 0; i < 3; i++) {

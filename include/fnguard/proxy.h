@@ -42,6 +42,7 @@ struct proxy_stats {
 	uint64_t accepted, refused, relayed, no_destination, upstream_failed;
 	uint64_t bytes_up, bytes_down, inbound_accepted, inbound_refused;
 	uint64_t accept_paused;
+	uint64_t spliced;		/* directions moved to splice (bulk) */
 };
 
 struct proxy;
@@ -69,5 +70,13 @@ int proxy_listen_addr(const struct proxy *, size_t i,
     struct sockaddr_storage *out);
 
 void proxy_stats(const struct proxy *, struct proxy_stats *);
+
+/*
+ * The guard's policy changed: each --inbound port is judged again as a
+ * listen act (audited when denied). A port now denied is no longer fronted
+ * (its listener is closed; sessions already made go on); one allowed again
+ * is fronted again.
+ */
+void proxy_policy_changed(struct proxy *);
 
 #endif

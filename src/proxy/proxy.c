@@ -2,14 +2,25 @@
  * proxy — see include/fnguard/proxy.h.
  *
  * A session: accept -> original destination (registry, else
- * SO_ORIGINAL_DST) -> the process behind the client -> verdict on the
- * destination -> (when the rule reads names or miner protocols) peek at the
- * first bytes within a time and size bound -> verdict with the name ->
- * connect upstream -> relay. The relay is libevent's le-proxy pattern: two
- * bufferevents, a high watermark on each side's output that stops reading
- * the other side, and half-close passed on with shutdown(SHUT_WR) once
- * what is buffered has been written. A refused connection is reset and
- * never reaches upstream.
+ * SO_ORIGINAL_DST) -> the process behind the client, only when an audit or
+ * the recording names it -> verdict on the destination -> (when the rule
+ * reads names or miner protocols) peek at the first bytes, left in the
+ * socket (MSG_PEEK), within a time and size bound -> verdict with the name
+ * -> connect upstream -> relay. A refused connection is reset and never
+ * reaches upstream.
+ *
+ * The relay works like haproxy's splice-auto: each socket has one
+ * edge-triggered event for reading and writing, and each side remembers
+ * whether it may read or write without waiting. A direction reads into the
+ * proxy's scratch buffer and writes at once; what the other side does not
+ * take is kept (at most one read's worth) and nothing more is read until it
+ * is written (backpressure). A read that fills BULK_READ bytes marks the
+ * direction as bulk: from then on it moves bytes with splice(2) through a
+ * pipe (made then, for that direction only), never copied to user space. At
+ * most a pipe's worth is in flight per direction. EOF from one side is
+ * passed on with shutdown(SHUT_WR) once what it sent has been written
+ * (half-close); the session ends when both directions have ended. One
+ * timer per session: the peek, connect and idle timeouts.
  */
 #include "config.h"
 
@@ -21,51 +32,75 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 
 #include "fnguard/log.h"
 #include "fnguard/proxy.h"
 #include "fnguard/sniff.h"
 
-#define RELAY_HIGH (256 * 1024)		/* output that stops the reader */
+#define SCRATCH (64 * 1024)		/* one read in user space */
+#define BULK_READ (16 * 1024)		/* a read this big: splice from now on */
+#define RELAY_BUDGET (1024 * 1024)	/* bytes per direction per turn */
 #define REGISTRY_SLOTS 1024
 #define REGISTRY_TTL_MS 30000
 
-#define SPLICE_PIPE (1024 * 1024)	/* pipe buffer per direction */
-#define SPLICE_CHUNK (1024 * 1024)
+#define SPLICE_PIPE (1024 * 1024)	/* pipe buffer per bulk direction */
 
-/* One direction of a spliced session: src -> pipe -> dst, in the kernel
- * (splice(2)): the bytes are never copied to user space. */
-struct splice_dir {
+/* One socket of a session. rd and wr: it may be read or written without
+ * waiting (the event is edge-triggered, so these remember the edges until
+ * a call would block, or a read returns less than asked for). hup: the
+ * peer's FIN has arrived (EPOLLRDHUP), so the socket is read up to EOF. */
+struct side {
 	struct session *s;
-	int src, dst;
-	int pipe[2];
-	size_t in_pipe;			/* bytes sitting in the pipe */
+	int fd;
+	bool rd, wr, hup, added;
+	struct event *ev;		/* in the session's allocation */
+};
+
+/* One direction: src -> dst. What was read and not yet written sits in buf
+ * (user space) or in the pipe (spliced); nothing is read meanwhile. */
+struct dir {
+	struct side *src, *dst;
+	char *buf;
+	size_t off, len;
+	int pipe[2];			/* -1: not (yet) spliced */
+	size_t in_pipe;
 	bool eof, shut;
-	struct event *rd, *wr;
+	uint64_t *count;		/* bytes written to dst */
+};
+
+enum phase {
+	PHASE_NEW,
+	PHASE_PEEK,
+	PHASE_WAIT_FD,			/* no descriptor for upstream yet */
+	PHASE_RELAY,
 };
 
 struct session {
 	struct proxy *p;
-	struct bufferevent *client, *upstream;
+	struct side c, u;		/* client, upstream */
+	struct dir up, down;
+	enum phase phase;
+	bool connecting;		/* upstream not known to be connected */
+	bool timer_added;
+	struct event *timer;		/* peek, connect, idle, retry */
+	struct event *kick;		/* the relay's next turn (budget spent) */
+	int64_t last_active_ms;		/* and when waiting: when it began */
+	int64_t connect_ms;		/* when the upstream connect began */
 	struct sockaddr_storage peer, dst;
 	socklen_t peer_len, dst_len;
 	bool inbound;
 	size_t inbound_index;
-	bool client_eof, upstream_eof;
-	struct event *peek_timer;
 	struct procinfo *proc;		/* looked up when needed, else NULL */
 	bool found;
-	struct splice_dir up, down;	/* S_SPLICE */
-	int64_t last_active_ms;
 	TAILQ_ENTRY(session) entry;
 };
 
@@ -77,9 +112,11 @@ struct registration {
 
 struct listener {
 	struct proxy *p;
-	struct evconnlistener *l;
+	struct evconnlistener *l;	/* NULL: not listening (denied port) */
 	bool inbound;
 	size_t index;			/* into cfg.inbound when inbound */
+	struct sockaddr_storage addr;	/* bound address */
+	bool specific;			/* not a wildcard: getsockname not needed */
 };
 
 struct proxy {
@@ -92,10 +129,11 @@ struct proxy {
 	struct event *resume;
 	TAILQ_HEAD(sessions, session) sessions;
 	unsigned nsessions;
-	struct timeval idle;
+	const struct timeval *t_peek, *t_connect;	/* common timeouts */
 	struct registration registry[REGISTRY_SLOTS];
 	unsigned registered;		/* slots in use (maybe expired) */
 	struct proxy_stats stats;
+	char scratch[SCRATCH];
 };
 
 static int64_t
@@ -104,6 +142,16 @@ now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* For timeouts: cheap (vDSO, coarse) and steady. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -225,17 +273,38 @@ reset_fd(int fd)
 }
 
 static void
-splice_dir_clear(struct splice_dir *d)
+side_close(struct side *sd)
 {
-	if (d->rd != NULL)
-		event_free(d->rd);
-	if (d->wr != NULL)
-		event_free(d->wr);
-	if (d->s != NULL) {
-		close(d->pipe[0]);
-		close(d->pipe[1]);
+	if (sd->added)
+		event_del(sd->ev);
+	if (sd->fd >= 0)
+		close(sd->fd);
+	sd->fd = -1;
+	sd->added = false;
+}
+
+static void
+pipe_close(int pipe[2])
+{
+	if (pipe[0] < 0)
+		return;
+	close(pipe[0]);
+	close(pipe[1]);
+	pipe[0] = pipe[1] = -1;
+}
+
+/* A pipe for a bulk direction. Made when a direction turns out to carry
+ * bulk, never for the short exchanges that most connections are. */
+static bool
+pipe_get(int pipe[2])
+{
+	if (pipe2(pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		pipe[0] = pipe[1] = -1;
+		return false;
 	}
-	memset(d, 0, sizeof(*d));
+	/* A bigger pipe moves more per system call (fcntl(2)). */
+	fcntl(pipe[1], F_SETPIPE_SZ, SPLICE_PIPE);
+	return true;
 }
 
 static void
@@ -244,22 +313,30 @@ session_close(struct session *s, const char *reason, bool reset)
 	struct proxy *p = s->p;
 
 	log_debug("proxy: session closed: %s", reason);
-	if (reset && s->client != NULL)
-		reset_fd(bufferevent_getfd(s->client));
-	if (s->client != NULL)
-		bufferevent_free(s->client);
-	if (s->upstream != NULL)
-		bufferevent_free(s->upstream);
-	if (s->peek_timer != NULL)
-		event_free(s->peek_timer);
-	splice_dir_clear(&s->up);
-	splice_dir_clear(&s->down);
+	if (reset)
+		reset_fd(s->c.fd);
+	side_close(&s->c);
+	side_close(&s->u);
+	if (s->timer_added)
+		event_del(s->timer);
+	event_del(s->kick);
+	pipe_close(s->up.pipe);
+	pipe_close(s->down.pipe);
+	free(s->up.buf);
+	free(s->down.buf);
 	free(s->proc);
 	TAILQ_REMOVE(&p->sessions, s, entry);
 	p->nsessions--;
 	free(s);
 	if (p->paused && p->nsessions < p->cfg.max_sessions)
 		listeners_enable(p, true);
+}
+
+static void
+timer_set(struct session *s, const struct timeval *tv)
+{
+	evtimer_add(s->timer, tv);
+	s->timer_added = true;
 }
 
 static void
@@ -284,17 +361,24 @@ session_event(struct session *s, struct event *ev, const char *domain,
 /*
  * Judges the session (audit + record); true when it may go on. The
  * process is looked up only when an audit or the recording will name it:
- * an allowed connection costs no /proc walk.
+ * an allowed connection costs no /proc walk. v, when not NULL, is what
+ * guard_peek already said about this very event.
  */
 static bool
-session_judge(struct session *s, const char *domain, bool miner)
+session_judge(struct session *s, const char *domain, bool miner,
+    const struct event *peeked, const struct verdict *pv)
 {
 	struct guard *g = s->p->guard;
 	struct event ev;
 	struct verdict v;
 
-	session_event(s, &ev, domain, miner);
-	guard_peek(g, &ev, &v);
+	if (peeked != NULL) {
+		ev = *peeked;
+		v = *pv;
+	} else {
+		session_event(s, &ev, domain, miner);
+		guard_peek(g, &ev, &v);
+	}
 	if ((v.verdict != VERDICT_ALLOW || g->record != NULL) && !s->found &&
 	    g->procs != NULL && (s->proc != NULL ||
 	    (s->proc = malloc(sizeof(*s->proc))) != NULL)) {
@@ -309,386 +393,400 @@ session_judge(struct session *s, const char *domain, bool miner)
 	return v.verdict != VERDICT_PREVENT;
 }
 
-static void relay_read_cb(struct bufferevent *, void *);
-static void relay_write_cb(struct bufferevent *, void *);
-static void relay_event_cb(struct bufferevent *, short, void *);
-
-static struct bufferevent *
-partner_of(struct session *s, struct bufferevent *bev)
-{
-	return bev == s->client ? s->upstream : s->client;
-}
-
-/* Passes one side's EOF on once what it sent has been written. */
-static void
-maybe_shutdown(struct bufferevent *to, bool from_eof)
-{
-	if (from_eof && to != NULL &&
-	    evbuffer_get_length(bufferevent_get_output(to)) == 0)
-		shutdown(bufferevent_getfd(to), SHUT_WR);
-}
-
-static void
-maybe_finish(struct session *s)
-{
-	if (s->client_eof && s->upstream_eof &&
-	    evbuffer_get_length(bufferevent_get_output(s->client)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(s->upstream)) == 0)
-		session_close(s, "both sides closed", false);
-}
-
-static void
-relay_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-	struct bufferevent *to = partner_of(s, bev);
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t n = evbuffer_get_length(in);
-
-	if (bev == s->client)
-		s->p->stats.bytes_up += n;
-	else
-		s->p->stats.bytes_down += n;
-	evbuffer_add_buffer(bufferevent_get_output(to), in);
-	/* Idle means no bytes either way: traffic in one direction keeps
-	 * the other side's read timeout from firing. */
-	bufferevent_set_timeouts(to, &s->p->idle, NULL);
-	/* Backpressure: the partner's output is full, stop reading here
-	 * until it drains (le-proxy.c). */
-	if (evbuffer_get_length(bufferevent_get_output(to)) >= RELAY_HIGH) {
-		bufferevent_setwatermark(to, EV_WRITE, RELAY_HIGH / 2,
-		    RELAY_HIGH);
-		bufferevent_disable(bev, EV_READ);
-	}
-}
-
-static void
-relay_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-	struct bufferevent *from = partner_of(s, bev);
-	bool from_eof = from == s->client ? s->client_eof : s->upstream_eof;
-
-	if (!from_eof && from != NULL &&
-	    !(bufferevent_get_enabled(from) & EV_READ)) {
-		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		bufferevent_enable(from, EV_READ);
-	}
-	maybe_shutdown(bev, from_eof);
-	maybe_finish(s);
-}
-
-static void
-relay_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct session *s = arg;
-	struct bufferevent *to = partner_of(s, bev);
-
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		session_close(s, what & BEV_EVENT_TIMEOUT ? "idle timeout" :
-		    "connection error", (what & BEV_EVENT_ERROR) != 0);
-		return;
-	}
-	if (!(what & BEV_EVENT_EOF))
-		return;
-	/* Half-close: what this side sent is passed on, then the other
-	 * side's write half is shut; the reverse direction keeps flowing. */
-	relay_read_cb(bev, s);
-	if (bev == s->client)
-		s->client_eof = true;
-	else
-		s->upstream_eof = true;
-	bufferevent_disable(bev, EV_READ);
-	maybe_shutdown(to, true);
-	maybe_finish(s);
-}
-
-/* ---- zero-copy relay ---- */
-
-static void
-splice_maybe_finish(struct session *s)
-{
-	if (s->up.shut && s->down.shut)
-		session_close(s, "both sides closed", false);
-}
-
-enum drain { DRAINED, DST_FULL, DST_GONE };
-
-/* Moves what the pipe holds to dst. */
-static enum drain
-splice_drain(struct splice_dir *d)
-{
-	ssize_t n;
-
-	while (d->in_pipe > 0) {
-		n = splice(d->pipe[0], NULL, d->dst, NULL, d->in_pipe,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			d->in_pipe -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return DST_FULL;
-		/* EPIPE, ECONNRESET: the other side is gone; waiting for it
-		 * to become writable would spin on EPOLLHUP. */
-		return DST_GONE;
-	}
-	return DRAINED;
-}
-
-static void splice_io(struct splice_dir *);
-
-static void
-splice_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct splice_dir *d = arg;
-	struct session *s = d->s;
-
-	(void)fd;
-	if (what & EV_TIMEOUT) {
-		if (now_ms() - s->last_active_ms >=
-		    (int64_t)s->p->cfg.idle_timeout_ms)
-			session_close(s, "idle timeout", false);
-		return;
-	}
-	splice_io(d);
-}
-
-static void
-splice_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	splice_io(arg);
-}
-
-/*
- * One round for a direction: fill the pipe from src, empty it into dst.
- * When dst is full, stop reading src and wait for dst to take more
- * (backpressure, with at most a pipe's worth in flight); on EOF from
- * src, once the pipe is empty, shut dst's write half (half-close).
- */
-static void
-splice_io(struct splice_dir *d)
-{
-	struct session *s = d->s;
-	ssize_t n;
-
-	s->last_active_ms = now_ms();
-	switch (splice_drain(d)) {
-	case DST_GONE:
-		session_close(s, "peer closed while data was in flight", true);
-		return;
-	case DST_FULL:
-		event_del(d->rd);
-		event_add(d->wr, NULL);
-		return;
-	case DRAINED:
-		break;
-	}
-	event_del(d->wr);
-	while (!d->eof) {
-		n = splice(d->src, NULL, d->pipe[1], NULL, SPLICE_CHUNK,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == 0) {
-			d->eof = true;
-			break;
-		}
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			session_close(s, "connection error", true);
-			return;
-		}
-		if (d->src == s->up.src)
-			s->p->stats.bytes_up += (size_t)n;
-		else
-			s->p->stats.bytes_down += (size_t)n;
-		d->in_pipe += (size_t)n;
-		switch (splice_drain(d)) {
-		case DST_GONE:
-			session_close(s, "peer closed while data was in flight",
-			    true);
-			return;
-		case DST_FULL:
-			event_del(d->rd);
-			event_add(d->wr, NULL);
-			return;
-		case DRAINED:
-			break;
-		}
-	}
-	if (!d->eof) {
-		/* Drained again after a full dst: read src once more. */
-		if (!event_pending(d->rd, EV_READ, NULL))
-			event_add(d->rd, &s->p->idle);
-		return;
-	}
-	if (d->eof) {
-		event_del(d->rd);
-		if (!d->shut) {
-			shutdown(d->dst, SHUT_WR);
-			d->shut = true;
-		}
-		splice_maybe_finish(s);
-	}
-}
-
-static int
-splice_dir_init(struct session *s, struct splice_dir *d, int src, int dst)
-{
-	struct timeval idle = s->p->idle;
-
-	d->s = s;
-	d->src = src;
-	d->dst = dst;
-	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		d->s = NULL;
-		return -1;
-	}
-	/* A bigger pipe moves more per system call (fcntl(2)). */
-	fcntl(d->pipe[1], F_SETPIPE_SZ, SPLICE_PIPE);
-	d->rd = event_new(s->p->base, src, EV_READ | EV_PERSIST,
-	    splice_read_cb, d);
-	d->wr = event_new(s->p->base, dst, EV_WRITE | EV_PERSIST,
-	    splice_write_cb, d);
-	if (d->rd == NULL || d->wr == NULL)
-		return -1;
-	event_add(d->rd, &idle);
-	return 0;
-}
-
-/*
- * Both ends are plain TCP and nothing is buffered any more: hand the
- * session to splice(2). The bufferevents stay, disabled, owning the fds.
- */
-static void
-start_splice(struct session *s)
-{
-	int cfd = bufferevent_getfd(s->client), ufd = bufferevent_getfd(s->upstream);
-
-	bufferevent_disable(s->client, EV_READ | EV_WRITE);
-	bufferevent_disable(s->upstream, EV_READ | EV_WRITE);
-	s->last_active_ms = now_ms();
-	if (splice_dir_init(s, &s->up, cfd, ufd) == -1 ||
-	    splice_dir_init(s, &s->down, ufd, cfd) == -1) {
-		session_close(s, "no pipe for splice", true);
-		return;
-	}
-	if (s->client_eof) {
-		s->up.eof = true;
-		s->up.shut = true;
-		event_del(s->up.rd);
-		shutdown(ufd, SHUT_WR);
-	}
-	splice_io(&s->up);
-}
-
-/* After the peeked bytes are written upstream, splice the rest. */
-static void
-handoff_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-
-	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-		return;
-	start_splice(s);
-}
-
-static void
-start_relay(struct session *s)
-{
-	const struct timeval *idle = &s->p->idle;
-
-	s->p->stats.relayed++;
-	bufferevent_setcb(s->client, relay_read_cb, relay_write_cb,
-	    relay_event_cb, s);
-	bufferevent_setcb(s->upstream, relay_read_cb, relay_write_cb,
-	    relay_event_cb, s);
-	bufferevent_set_timeouts(s->client, idle, NULL);
-	bufferevent_set_timeouts(s->upstream, idle, NULL);
-	/* What the client sent while we peeked goes first. */
-	evbuffer_add_buffer(bufferevent_get_output(s->upstream),
-	    bufferevent_get_input(s->client));
-	if (s->p->cfg.splice) {
-		/* Write out what was peeked (bufferevent), then splice. */
-		if (evbuffer_get_length(bufferevent_get_output(s->upstream)) ==
-		    0) {
-			start_splice(s);
-			return;
-		}
-		bufferevent_setcb(s->upstream, NULL, handoff_write_cb,
-		    relay_event_cb, s);
-		bufferevent_disable(s->client, EV_READ);
-		bufferevent_enable(s->upstream, EV_WRITE);
-		return;
-	}
-	bufferevent_enable(s->client, EV_READ | EV_WRITE);
-	bufferevent_enable(s->upstream, EV_READ | EV_WRITE);
-	if (s->client_eof) {
-		bufferevent_disable(s->client, EV_READ);
-		maybe_shutdown(s->upstream, true);
-	}
-}
-
-static void
-upstream_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct session *s = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		start_relay(s);
-		return;
-	}
-	s->p->stats.upstream_failed++;
-	session_close(s, "upstream connect failed", true);
-}
-
-static void
-connect_upstream(struct session *s)
-{
-	struct timeval ct = { s->p->cfg.connect_timeout_ms / 1000,
-	    (s->p->cfg.connect_timeout_ms % 1000) * 1000 };
-	int fd;
-
-	fd = socket(s->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		session_close(s, "no socket for upstream", true);
-		return;
-	}
-	/* The mark lets the redirect rules pass our own traffic. */
-	if (s->p->cfg.mark != 0)
-		setsockopt(fd, SOL_SOCKET, SO_MARK, &s->p->cfg.mark,
-		    sizeof(s->p->cfg.mark));
-	s->upstream = bufferevent_socket_new(s->p->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (s->upstream == NULL) {
-		close(fd);
-		session_close(s, "out of memory", true);
-		return;
-	}
-	bufferevent_setcb(s->upstream, NULL, NULL, upstream_event_cb, s);
-	bufferevent_set_timeouts(s->upstream, NULL, &ct);
-	/* Keep what the client sends meanwhile, unread, in its buffer. */
-	bufferevent_setcb(s->client, NULL, NULL, relay_event_cb, s);
-	bufferevent_disable(s->client, EV_READ);
-	if (bufferevent_socket_connect(s->upstream,
-	    (struct sockaddr *)&s->dst, (int)s->dst_len) == -1) {
-		s->p->stats.upstream_failed++;
-		session_close(s, "upstream connect failed", true);
-	}
-}
-
 static void
 refuse(struct session *s, const char *why)
 {
 	s->p->stats.refused++;
 	session_close(s, why, true);
 }
+
+/* ---- the relay ---- */
+
+static bool
+would_block(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+/* An upstream that failed before it was known to be connected failed to
+ * connect. */
+static void
+upstream_failed(struct session *s)
+{
+	s->p->stats.upstream_failed++;
+	session_close(s, "upstream connect failed", true);
+}
+
+/* A write to dst failed (EPIPE, ECONNRESET): the peer is gone. */
+static void
+dst_failed(struct session *s, struct dir *d)
+{
+	if (d->dst == &s->u && s->connecting)
+		upstream_failed(s);
+	else
+		session_close(s, "peer closed while data was in flight", true);
+}
+
+static void
+src_failed(struct session *s, struct dir *d)
+{
+	if (d->src == &s->u && s->connecting)
+		upstream_failed(s);
+	else
+		session_close(s, "connection error", true);
+}
+
+/* Writes what d holds. Returns -1 when the session was closed, 0 when dst
+ * would block, 1 when all was written. */
+static int
+dir_flush(struct session *s, struct dir *d)
+{
+	ssize_t n;
+
+	while (d->len > 0 || d->in_pipe > 0) {
+		if (!d->dst->wr)
+			return 0;
+		if (d->len > 0)
+			n = send(d->dst->fd, d->buf + d->off, d->len,
+			    MSG_NOSIGNAL);
+		else
+			n = splice(d->pipe[0], NULL, d->dst->fd, NULL,
+			    d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			*d->count += (uint64_t)n;
+			if (d->len > 0) {
+				d->off += (size_t)n;
+				d->len -= (size_t)n;
+			} else
+				d->in_pipe -= (size_t)n;
+			if (d->dst == &s->u)
+				s->connecting = false;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && would_block()) {
+			d->dst->wr = false;
+			return 0;
+		}
+		dst_failed(s, d);
+		return -1;
+	}
+	d->off = 0;
+	return 1;
+}
+
+/* Keeps what dst did not take of the scratch buffer. */
+static bool
+dir_keep(struct dir *d, const char *from, size_t n)
+{
+	if (d->buf == NULL && (d->buf = malloc(SCRATCH)) == NULL)
+		return false;
+	memcpy(d->buf, from, n);
+	d->off = 0;
+	d->len = n;
+	return true;
+}
+
+/*
+ * Moves bytes src -> dst until one of them would block, src ends (then
+ * dst's write half is shut once all is written) or the turn's budget is
+ * spent (then the direction is scheduled again). Returns false when the
+ * session was closed.
+ */
+static bool
+dir_pump(struct session *s, struct dir *d)
+{
+	struct proxy *p = s->p;
+	size_t moved = 0;
+	ssize_t n, sent;
+
+	for (;;) {
+		switch (dir_flush(s, d)) {
+		case -1:
+			return false;
+		case 0:
+			return true;
+		default:
+			break;
+		}
+		if (d->eof) {
+			/* Half-close. When the other direction is over too,
+			 * the session's close(2) sends the FIN (dst was read
+			 * to its EOF, so it is a FIN, not a reset). */
+			if (!d->shut && !(d == &s->up ? s->down.shut :
+			    s->up.shut))
+				shutdown(d->dst->fd, SHUT_WR);
+			d->shut = true;
+			return true;
+		}
+		if (!d->src->rd)
+			return true;
+		if (moved >= RELAY_BUDGET) {
+			/* Others' turn: this side is read again after the
+			 * next poll (event_active would run it again at once,
+			 * before anything else). */
+			static const struct timeval now = { 0, 0 };
+
+			evtimer_add(s->kick, &now);
+			return true;
+		}
+		if (d->pipe[0] >= 0)
+			n = splice(d->src->fd, NULL, d->pipe[1], NULL,
+			    SPLICE_PIPE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		else
+			n = recv(d->src->fd, p->scratch, SCRATCH, 0);
+		if (n == 0) {
+			d->eof = true;
+			continue;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (would_block()) {
+				d->src->rd = false;
+				return true;
+			}
+			src_failed(s, d);
+			return false;
+		}
+		if (d->src == &s->u)
+			s->connecting = false;
+		s->last_active_ms = mono_ms();
+		moved += (size_t)n;
+		/* recv(2) gave less than asked for: the socket is drained,
+		 * and an edge comes with more (unless the FIN is in: read to
+		 * EOF). Not so for splice(2), which also stops when the
+		 * pipe runs out of slots (one per page fragment). */
+		if (d->pipe[0] < 0 && (size_t)n < SCRATCH && !d->src->hup)
+			d->src->rd = false;
+		if (d->pipe[0] >= 0) {
+			d->in_pipe = (size_t)n;
+			continue;
+		}
+		/* Written at once; what dst does not take is kept. */
+		sent = 0;
+		if (d->dst->wr) {
+			sent = send(d->dst->fd, p->scratch, (size_t)n,
+			    MSG_NOSIGNAL);
+			if (sent == -1 && (would_block() || errno == EINTR)) {
+				if (errno != EINTR)
+					d->dst->wr = false;
+				sent = 0;
+			} else if (sent == -1) {
+				dst_failed(s, d);
+				return false;
+			} else {
+				*d->count += (uint64_t)sent;
+				if (d->dst == &s->u)
+					s->connecting = false;
+			}
+		}
+		if (sent < n && !dir_keep(d, p->scratch + sent,
+		    (size_t)(n - sent))) {
+			session_close(s, "out of memory", true);
+			return false;
+		}
+		/* Bulk: splice from now on (when a pipe can be had; else
+		 * this direction stays in user space). */
+		if (n >= BULK_READ && p->cfg.splice && pipe_get(d->pipe))
+			p->stats.spliced++;
+	}
+}
+
+static void
+relay(struct session *s)
+{
+	if (!dir_pump(s, &s->up) || !dir_pump(s, &s->down))
+		return;
+	if (s->up.shut && s->down.shut)
+		session_close(s, "both sides closed", false);
+}
+
+static void peek_try(struct session *, bool);
+static void connect_upstream(struct session *);
+static void pause_accept(struct proxy *);
+
+static void
+side_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct side *sd = arg;
+	struct session *s = sd->s;
+
+	(void)fd;
+	if (what & EV_READ)
+		sd->rd = true;
+	if (what & EV_WRITE)
+		sd->wr = true;
+	if (what & EV_CLOSED)
+		sd->rd = sd->hup = true;
+	if (s->phase == PHASE_PEEK) {
+		if (sd == &s->c && (what & EV_READ))
+			peek_try(s, false);
+		return;
+	}
+	if (s->phase != PHASE_RELAY)
+		return;		/* remembered for when it starts */
+	/* A failed connect shows as an error on the next read or write of
+	 * the upstream socket (EPOLLERR makes it both readable and
+	 * writable): no getsockopt(SO_ERROR) per connection. */
+	relay(s);
+}
+
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->phase == PHASE_RELAY)
+		relay(s);
+}
+
+static bool
+side_add(struct session *s, struct side *sd)
+{
+	event_assign(sd->ev, s->p->base, sd->fd,
+	    EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST, side_cb, sd);
+	if (event_add(sd->ev, NULL) == -1)
+		return false;
+	sd->added = true;
+	return true;
+}
+
+/* For the connect timeout: is the upstream connection made, though no
+ * byte has crossed it yet? */
+static bool
+upstream_connected(struct session *s)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(s->u.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state != TCP_SYN_SENT && ti.tcpi_state != TCP_CLOSE;
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	int64_t idle, left;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	s->timer_added = false;
+	if (s->phase == PHASE_PEEK) {
+		peek_try(s, true);
+		return;
+	}
+	if (s->phase == PHASE_WAIT_FD) {
+		if (mono_ms() - s->last_active_ms >=
+		    (int64_t)s->p->cfg.connect_timeout_ms) {
+			upstream_failed(s);
+			return;
+		}
+		connect_upstream(s);
+		return;
+	}
+	if (s->connecting && upstream_connected(s))
+		s->connecting = false;
+	if (s->connecting) {
+		left = (int64_t)s->p->cfg.connect_timeout_ms -
+		    (mono_ms() - s->connect_ms);
+		if (left <= 0) {
+			s->p->stats.upstream_failed++;
+			session_close(s, "upstream connect timed out", true);
+			return;
+		}
+	} else {
+		/* Idle means no bytes either way; checked lazily, here. */
+		idle = mono_ms() - s->last_active_ms;
+		left = (int64_t)s->p->cfg.idle_timeout_ms - idle;
+		if (left <= 0) {
+			session_close(s, "idle timeout", false);
+			return;
+		}
+	}
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	timer_set(s, &tv);
+}
+
+/*
+ * Starts the relay. Both sides are tried at once, without waiting for an
+ * event: the client has usually sent its request, and the upstream
+ * connection (on loopback, already made) takes it.
+ */
+static void
+start_relay(struct session *s)
+{
+	s->p->stats.relayed++;
+	s->phase = PHASE_RELAY;
+	s->last_active_ms = mono_ms();
+	s->c.rd = s->c.wr = true;
+	s->u.wr = true;
+	relay(s);
+}
+
+static void
+connect_upstream(struct session *s)
+{
+	struct proxy *p = s->p;
+	int fd;
+
+	fd = socket(s->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE ||
+	    errno == ENOBUFS || errno == ENOMEM)) {
+		/* Out of descriptors: stop accepting, and try again soon
+		 * (within the connect timeout) rather than reset a client
+		 * that did nothing wrong. */
+		const struct timeval retry = { 0, 100000 };
+
+		if (s->phase != PHASE_WAIT_FD) {
+			s->phase = PHASE_WAIT_FD;
+			s->last_active_ms = mono_ms();
+		}
+		pause_accept(p);
+		timer_set(s, &retry);
+		return;
+	}
+	if (fd == -1) {
+		session_close(s, "no socket for upstream", true);
+		return;
+	}
+	s->phase = PHASE_NEW;
+	s->u.fd = fd;
+	/* The mark lets the redirect rules pass our own traffic. */
+	if (p->cfg.mark != 0)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &p->cfg.mark,
+		    sizeof(p->cfg.mark));
+	s->connecting = true;
+	if (connect(fd, (struct sockaddr *)&s->dst, s->dst_len) == -1 &&
+	    errno != EINPROGRESS) {
+		upstream_failed(s);
+		return;
+	}
+	if ((!s->c.added && !side_add(s, &s->c)) || !side_add(s, &s->u)) {
+		session_close(s, "out of memory", true);
+		return;
+	}
+	/* The connect timeout (or the idle one, when shorter); then the
+	 * same timer checks idleness. */
+	s->connect_ms = mono_ms();
+	if (p->cfg.idle_timeout_ms < p->cfg.connect_timeout_ms) {
+		struct timeval tv = { p->cfg.idle_timeout_ms / 1000,
+		    (p->cfg.idle_timeout_ms % 1000) * 1000 };
+
+		timer_set(s, &tv);
+	} else
+		timer_set(s, p->t_connect);
+	start_relay(s);
+}
+
+/* ---- the peek ---- */
 
 /* The peek is over: judge with what was seen, then go on or refuse. */
 static void
@@ -706,111 +804,113 @@ peek_decide(struct session *s, const struct sniff_result *r)
 		domain = r->name;
 		miner = r->miner;
 	}
-	if (!session_judge(s, domain, miner)) {
+	if (!session_judge(s, domain, miner, NULL, NULL)) {
 		refuse(s, "refused by policy (name or protocol)");
 		return;
 	}
-	event_del(s->peek_timer);
+	s->phase = PHASE_NEW;
 	connect_upstream(s);
 }
 
+/*
+ * Looks at what the client has sent so far, leaving it in the socket
+ * (MSG_PEEK) for the relay. timed_out: the peek's time is up, decide with
+ * what there is.
+ */
 static void
-peek_read_cb(struct bufferevent *bev, void *arg)
+peek_try(struct session *s, bool timed_out)
 {
-	struct session *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len = evbuffer_get_length(in);
 	struct sniff_result r;
 	enum sniff_status st;
+	ssize_t n;
 
-	if (len > SNIFF_MAX_INPUT)
-		len = SNIFF_MAX_INPUT;
-	st = sniff_any(evbuffer_pullup(in, (ssize_t)len), len, &r);
-	if (st == SNIFF_NEED_MORE && len < SNIFF_MAX_INPUT)
-		return;
-	peek_decide(s, st == SNIFF_DONE ? &r : NULL);
-}
-
-static void
-peek_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct session *s = arg;
-	struct evbuffer *in = bufferevent_get_input(s->client);
-	size_t len = evbuffer_get_length(in);
-	struct sniff_result r;
-
-	(void)fd;
-	(void)what;
+	n = recv(s->c.fd, s->p->scratch, SNIFF_MAX_INPUT, MSG_PEEK);
+	if (n == -1) {
+		if (!would_block() && errno != EINTR) {
+			session_close(s, "client error while peeking", false);
+			return;
+		}
+		s->c.rd = false;
+		if (!timed_out)
+			return;
+		n = 0;
+	} else if (n == 0) {
+		/* EOF before a byte: nothing more will come. */
+		timed_out = true;
+	}
 	/* Nothing sent: a protocol where the server speaks first. */
-	if (len == 0) {
+	if (n == 0) {
 		peek_decide(s, NULL);
 		return;
 	}
-	/* Half a hello, then silence: the rest could name anything, so it
-	 * is refused rather than judged without its name. */
-	if (len > SNIFF_MAX_INPUT)
-		len = SNIFF_MAX_INPUT;
-	if (sniff_any(evbuffer_pullup(in, (ssize_t)len), len, &r) ==
-	    SNIFF_NEED_MORE) {
-		refuse(s, "incomplete hello when the peek timed out");
+	st = sniff_any((const uint8_t *)s->p->scratch, (size_t)n, &r);
+	if (st == SNIFF_NEED_MORE && n < SNIFF_MAX_INPUT) {
+		/* Half a hello, then silence: the rest could name anything,
+		 * so it is refused rather than judged without its name. */
+		if (timed_out)
+			refuse(s, "incomplete hello when the peek timed out");
 		return;
 	}
-	peek_decide(s, &r);
-}
-
-static void
-peek_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct session *s = arg;
-
-	if (what & BEV_EVENT_EOF) {
-		/* Sent its bytes and half-closed: decide on those. */
-		s->client_eof = true;
-		bufferevent_disable(bev, EV_READ);
-		peek_read_cb(bev, s);
-		return;
-	}
-	session_close(s, "client error while peeking", false);
+	peek_decide(s, st == SNIFF_DONE ? &r : NULL);
 }
 
 static void
 start_peek(struct session *s)
 {
-	struct timeval t = { s->p->cfg.peek_timeout_ms / 1000,
-	    (s->p->cfg.peek_timeout_ms % 1000) * 1000 };
-
-	s->peek_timer = evtimer_new(s->p->base, peek_timeout_cb, s);
-	if (s->peek_timer == NULL) {
+	s->phase = PHASE_PEEK;
+	if (!side_add(s, &s->c)) {
 		session_close(s, "out of memory", true);
 		return;
 	}
-	evtimer_add(s->peek_timer, &t);
-	bufferevent_setcb(s->client, peek_read_cb, NULL, peek_event_cb, s);
-	bufferevent_enable(s->client, EV_READ);
+	timer_set(s, s->p->t_peek);
+	/* The hello may be there already. */
+	peek_try(s, false);
 }
+
+/* ---- accept ---- */
 
 static struct session *
 session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
     int salen, bool inbound)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	/* The session and its four libevent events, in one allocation
+	 * (fnguard's struct event hides libevent's from this file). */
+	size_t evsize = (event_get_struct_event_size() + 15) & ~(size_t)15;
+	size_t head = (sizeof(struct session) + 15) & ~(size_t)15;
+	struct session *s = malloc(head + 4 * evsize);
+	char *evs;
 
 	if (s == NULL) {
 		reset_fd(fd);
 		close(fd);
 		return NULL;
 	}
+	/* Only what is not set below: no memset of the whole session. */
+	memset(s, 0, offsetof(struct session, peer));
 	s->p = p;
 	s->inbound = inbound;
+	s->inbound_index = 0;
+	s->proc = NULL;
+	s->found = false;
 	memcpy(&s->peer, sa, (size_t)salen < sizeof(s->peer) ? (size_t)salen :
 	    sizeof(s->peer));
 	s->peer_len = (socklen_t)salen;
-	s->client = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->client == NULL) {
-		close(fd);
-		free(s);
-		return NULL;
-	}
+	s->c.s = s->u.s = s;
+	s->c.fd = fd;
+	s->u.fd = -1;
+	s->up.src = s->down.dst = &s->c;
+	s->up.dst = s->down.src = &s->u;
+	s->up.pipe[0] = s->up.pipe[1] = -1;
+	s->down.pipe[0] = s->down.pipe[1] = -1;
+	s->up.count = &p->stats.bytes_up;
+	s->down.count = &p->stats.bytes_down;
+	evs = (char *)s + head;
+	s->c.ev = (struct event *)(void *)evs;
+	s->u.ev = (struct event *)(void *)(evs + evsize);
+	s->timer = (struct event *)(void *)(evs + 2 * evsize);
+	s->kick = (struct event *)(void *)(evs + 3 * evsize);
+	evtimer_assign(s->timer, p->base, timer_cb, s);
+	evtimer_assign(s->kick, p->base, kick_cb, s);
 	TAILQ_INSERT_TAIL(&p->sessions, s, entry);
 	if (++p->nsessions >= p->cfg.max_sessions)
 		listeners_enable(p, false);
@@ -818,9 +918,11 @@ session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 static void
-outbound_accept(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, const struct sockaddr_storage *local)
+outbound_accept(struct proxy *p, struct listener *li, evutil_socket_t fd,
+    struct sockaddr *sa, int salen)
 {
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
 	struct session *s;
 	struct event ev;
 	struct verdict v;
@@ -828,20 +930,26 @@ outbound_accept(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
 	if ((s = session_new(p, fd, sa, salen, false)) == NULL)
 		return;
 	/* The destination is known before a byte is relayed, or the
-	 * connection is refused: never relayed blindly. */
-	if (!registry_take(p, &s->peer, &s->dst) &&
-	    (original_destination(fd, s->peer.ss_family, &s->dst,
-	    &s->dst_len) == -1 || same_addr_port(&s->dst, local))) {
-		p->stats.no_destination++;
-		refuse(s, "no original destination");
-		return;
-	}
+	 * connection is refused: never relayed blindly. A connection made
+	 * to the proxy itself (not redirected) has itself as "original". */
+	if (registry_take(p, &s->peer, &s->dst))
+		goto known;
+	if (original_destination(fd, s->peer.ss_family, &s->dst,
+	    &s->dst_len) == -1)
+		goto none;
+	if (li->specific)
+		local = li->addr;
+	else if (getsockname(fd, (struct sockaddr *)&local, &len) == -1)
+		memset(&local, 0, sizeof(local));
+	if (same_addr_port(&s->dst, &local))
+		goto none;
+known:
 	s->dst_len = s->dst.ss_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	session_event(s, &ev, NULL, false);
 	guard_peek(p->guard, &ev, &v);
 	if (v.verdict == VERDICT_PREVENT || !rules_needs_payload(p->guard->rule)) {
-		if (!session_judge(s, NULL, false)) {
+		if (!session_judge(s, NULL, false, &ev, &v)) {
 			refuse(s, "refused by policy");
 			return;
 		}
@@ -849,6 +957,10 @@ outbound_accept(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	start_peek(s);
+	return;
+none:
+	p->stats.no_destination++;
+	refuse(s, "no original destination");
 }
 
 static void
@@ -863,7 +975,7 @@ inbound_accept(struct proxy *p, size_t index, evutil_socket_t fd,
 	s->inbound_index = index;
 	s->dst = p->cfg.inbound[index].target;
 	s->dst_len = p->cfg.inbound[index].target_len;
-	if (!session_judge(s, NULL, false)) {
+	if (!session_judge(s, NULL, false, NULL, NULL)) {
 		p->stats.inbound_refused++;
 		refuse(s, "inbound source refused by policy");
 		return;
@@ -877,18 +989,13 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct listener *li = arg;
 	struct proxy *p = li->p;
-	struct sockaddr_storage local;
-	socklen_t len = sizeof(local);
 
 	(void)l;
 	p->stats.accepted++;
-	if (li->inbound) {
+	if (li->inbound)
 		inbound_accept(p, li->index, fd, sa, salen);
-		return;
-	}
-	if (getsockname(fd, (struct sockaddr *)&local, &len) == -1)
-		memset(&local, 0, sizeof(local));
-	outbound_accept(p, fd, sa, salen, &local);
+	else
+		outbound_accept(p, li, fd, sa, salen);
 }
 
 /* ---- listeners ---- */
@@ -899,6 +1006,8 @@ listeners_enable(struct proxy *p, bool on)
 	size_t i;
 
 	for (i = 0; i < p->nlisteners; i++) {
+		if (p->listeners[i].l == NULL)
+			continue;
 		if (on)
 			evconnlistener_enable(p->listeners[i].l);
 		else
@@ -918,44 +1027,77 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 		listeners_enable(p, true);
 }
 
-/* accept(2) failing for want of descriptors: pause rather than spin. */
+/* Out of descriptors: no accept for 100 ms (then, if still out, again). */
 static void
-accept_error_cb(struct evconnlistener *l, void *arg)
+pause_accept(struct proxy *p)
 {
-	struct listener *li = arg;
-	struct proxy *p = li->p;
 	const struct timeval pause = { 0, 100000 };
-	int err = EVUTIL_SOCKET_ERROR();
 
-	(void)l;
-	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
-		return;
 	p->stats.accept_paused++;
 	listeners_enable(p, false);
 	evtimer_add(p->resume, &pause);
 }
 
-static int
-add_listener(struct proxy *p, const struct sockaddr_storage *sa,
-    socklen_t len, bool inbound, size_t index)
+/* accept(2) failing for want of descriptors: pause rather than spin (the
+ * connection stays in the listen queue, and the listener readable). */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	struct listener *li = &p->listeners[p->nlisteners];
+	struct listener *li = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+		pause_accept(li->p);
+}
+
+static bool
+is_wildcard(const struct sockaddr_storage *sa)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (sa->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr == htonl(INADDR_ANY);
+	return memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->
+	    sin6_addr, &any6, sizeof(any6)) == 0;
+}
+
+static int
+listener_open(struct listener *li, const struct sockaddr_storage *sa,
+    socklen_t len)
+{
+	struct proxy *p = li->p;
+
+	li->l = evconnlistener_new_bind(p->base, accept_cb, li,
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+	    (p->paused ? LEV_OPT_DISABLED : 0), 1024,
+	    (const struct sockaddr *)sa, (int)len);
+	if (li->l == NULL)
+		return -1;
+	li->addr = *sa;
+	li->specific = !is_wildcard(sa) && (sa->ss_family == AF_INET ?
+	    ((const struct sockaddr_in *)(const void *)sa)->sin_port :
+	    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port) != 0;
+	evconnlistener_set_error_cb(li->l, accept_error_cb);
+	return 0;
+}
+
+static struct listener *
+add_listener(struct proxy *p, bool inbound, size_t index)
+{
+	struct listener *li = &p->listeners[p->nlisteners++];
 
 	li->p = p;
 	li->inbound = inbound;
 	li->index = index;
-	li->l = evconnlistener_new_bind(p->base, accept_cb, li,
-	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (const struct sockaddr *)sa, (int)len);
-	if (li->l == NULL)
-		return -1;
-	evconnlistener_set_error_cb(li->l, accept_error_cb);
-	p->nlisteners++;
-	return 0;
+	li->l = NULL;
+	return li;
 }
 
 /* The function's own listening port, which fnguard is asked to front,
- * is a listen act of its own (SPEC: whitelistListeningPorts). */
+ * is a listen act of its own (SPEC: whitelistListeningPorts). Judged (and
+ * audited when denied) at start and at every policy change. */
 static bool
 inbound_port_allowed(struct proxy *p, const struct proxy_inbound *in)
 {
@@ -971,11 +1113,53 @@ inbound_port_allowed(struct proxy *p, const struct proxy_inbound *in)
 	return v.verdict != VERDICT_PREVENT;
 }
 
+/* Fronts inbound port li->index when the policy lets it listen, stops
+ * fronting it (no more accepts; sessions already made go on) when not. */
+static int
+inbound_check(struct proxy *p, struct listener *li)
+{
+	const struct proxy_inbound *in = &p->cfg.inbound[li->index];
+
+	if (!inbound_port_allowed(p, in)) {
+		if (li->l != NULL) {
+			evconnlistener_free(li->l);
+			li->l = NULL;
+			log_warnx("proxy: inbound %zu: the function's port is "
+			    "now denied by the policy; no longer fronting it",
+			    li->index + 1);
+		} else
+			log_warnx("proxy: inbound %zu: the function's port is "
+			    "denied by the policy; not fronting it",
+			    li->index + 1);
+		return 0;
+	}
+	if (li->l != NULL)
+		return 0;
+	if (listener_open(li, &in->listen, in->listen_len) == -1) {
+		log_warn("proxy: inbound %zu: listen", li->index + 1);
+		return -1;
+	}
+	log_info("proxy: inbound %zu: fronting the function's port",
+	    li->index + 1);
+	return 0;
+}
+
+void
+proxy_policy_changed(struct proxy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nlisteners; i++)
+		if (p->listeners[i].inbound)
+			inbound_check(p, &p->listeners[i]);
+}
+
 struct proxy *
 proxy_new(struct event_base *base, const struct proxy_config *cfg,
     struct guard *guard)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
+	struct timeval tv;
 	size_t i;
 
 	if (p == NULL)
@@ -992,28 +1176,27 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg,
 		p->cfg.idle_timeout_ms = 300000;
 	if (p->cfg.peek_timeout_ms == 0)
 		p->cfg.peek_timeout_ms = 1000;
-	p->idle.tv_sec = p->cfg.idle_timeout_ms / 1000;
-	p->idle.tv_usec = (p->cfg.idle_timeout_ms % 1000) * 1000;
+	/* Every session's timer starts with one of two durations: libevent
+	 * keeps each as a queue (O(1)) rather than in its heap. */
+	tv.tv_sec = p->cfg.peek_timeout_ms / 1000;
+	tv.tv_usec = (p->cfg.peek_timeout_ms % 1000) * 1000;
+	p->t_peek = event_base_init_common_timeout(base, &tv);
+	tv.tv_sec = p->cfg.connect_timeout_ms / 1000;
+	tv.tv_usec = (p->cfg.connect_timeout_ms % 1000) * 1000;
+	p->t_connect = event_base_init_common_timeout(base, &tv);
+	if (p->t_peek == NULL || p->t_connect == NULL)
+		goto fail;
 	if ((p->resume = evtimer_new(base, resume_cb, p)) == NULL)
 		goto fail;
 	for (i = 0; i < cfg->nlisten; i++)
-		if (add_listener(p, &cfg->listen[i], cfg->listen_len[i], false,
-		    0) == -1) {
+		if (listener_open(add_listener(p, false, 0), &cfg->listen[i],
+		    cfg->listen_len[i]) == -1) {
 			log_warn("proxy: listen");
 			goto fail;
 		}
-	for (i = 0; i < cfg->ninbound; i++) {
-		if (!inbound_port_allowed(p, &cfg->inbound[i])) {
-			log_warnx("proxy: inbound %zu: the function's port is "
-			    "denied by the policy; not fronting it", i + 1);
-			continue;
-		}
-		if (add_listener(p, &cfg->inbound[i].listen,
-		    cfg->inbound[i].listen_len, true, i) == -1) {
-			log_warn("proxy: inbound listen");
+	for (i = 0; i < cfg->ninbound; i++)
+		if (inbound_check(p, add_listener(p, true, i)) == -1)
 			goto fail;
-		}
-	}
 	return p;
 fail:
 	proxy_free(p);
@@ -1030,7 +1213,8 @@ proxy_free(struct proxy *p)
 	while (!TAILQ_EMPTY(&p->sessions))
 		session_close(TAILQ_FIRST(&p->sessions), "shutdown", false);
 	for (i = 0; i < p->nlisteners; i++)
-		evconnlistener_free(p->listeners[i].l);
+		if (p->listeners[i].l != NULL)
+			evconnlistener_free(p->listeners[i].l);
 	if (p->resume != NULL)
 		event_free(p->resume);
 	free(p);

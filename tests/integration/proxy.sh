@@ -16,11 +16,13 @@
 #                  127.0.0.1:15001, --mark 1 so that its own upstream
 #                  connections are not redirected back to it
 #
-# Three daemons run one after the other: the deny lists with
+# Five daemons run one after the other: the deny lists with
 # requireResolved (user-space relay, --no-splice), the deny lists alone
 # (splice relay; the 2,000 idle connections come last, as their TIME_WAIT
-# sockets linger), and an inbound-only one fronting 127.0.0.1:8081. Each
-# recording is replayed at the end. Nothing leaves the namespace. Needs
+# sockets linger), an inbound-only one fronting 127.0.0.1:8081, one with
+# 40 descriptors (accept pauses, not spins, when they run out) and one
+# whose policy reloads deny, then allow again, the port it fronts. The
+# first three recordings are replayed at the end. Nothing leaves the namespace. Needs
 # root, nft (nftables), nsd, openssl, curl, python3, ip, ss, getent; exits
 # 77 without them.
 
@@ -456,6 +458,36 @@ def c_idle(n, curl, want, countfile):
         s.close()
 
 
+def c_flood(n, secs, readyfile):
+    """Opens n connections to SRV:7003 through the proxy (the kernel
+    completes them from the listen queue whether or not the proxy accepts
+    them), writes how many completed to readyfile, holds them secs
+    seconds, then closes them."""
+    nofile(n + 64)
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        if s.connect_ex((SRV, 7003)) in (0, errno.EINPROGRESS):
+            socks.append(s)
+    pending = {s.fileno(): s for s in socks}
+    p = select.poll()
+    for fd in pending:
+        p.register(fd, select.POLLOUT)
+    connected = 0
+    deadline = time.monotonic() + 5
+    while pending and time.monotonic() < deadline:
+        for fd, ev in p.poll(200):
+            s = pending.pop(fd)
+            p.unregister(fd)
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                connected += 1
+    atomic_write(readyfile, "%d\n" % connected)
+    time.sleep(secs)
+    for s in socks:
+        s.close()
+
+
 def reuse_socket(port, mark=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -535,6 +567,8 @@ elif cmd == "shared":
     c_shared(int(sys.argv[2]), sys.argv[3], sys.argv[4])
 elif cmd == "sharedchild":
     c_sharedchild(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+elif cmd == "flood":
+    c_flood(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
 elif cmd == "timewait":
     c_timewait(int(sys.argv[2]), sys.argv[3], sys.argv[4])
 EOF
@@ -1036,6 +1070,158 @@ assert_eq "inbound: no audit record for the allowed source" "[]" \
 '192.0.2.99']")"
 stop_pid "$DAEMON3_PID" 5
 assert_eq "inbound daemon exits 0 on SIGTERM" 0 "$STOP_RC"
+
+# ==== daemon 4: out of descriptors ====
+# 40 descriptors (prlimit sets the hard limit too, so the daemon cannot
+# raise it): about a dozen at rest and two per session, so 40 held
+# connections run it out of descriptors before its session cap (16). The
+# connections it cannot take wait in the listen queue; a proxy whose
+# accept(2) failed with EMFILE and that kept polling the listener would
+# burn a core.
+
+POLICY4=$T/policy-fds.json
+cat >"$POLICY4" <<'EOF'
+{ "rules": [ { "name": "proxy-fds",
+    "network": {"effect": "prevent", "blacklistIPs": ["192.0.2.66"]} } ] }
+EOF
+DAEMON4_LOG=$T/daemon-fds.log
+FLOOD_READY=$T/flood.ready
+ticks() {	# PID: user + system CPU time, in clock ticks
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+nfd() {	# PID: open descriptors
+	find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l
+}
+fd_at_most() {	# PID N
+	[ "$(nfd "$1")" -le "$2" ]
+}
+start_bg DAEMON4_PID "$DAEMON4_LOG" prlimit --nofile=40:40 "$FNGUARD" \
+    daemon --policy "$POLICY4" --proxy-listen 127.0.0.1:15001 --mark 1 \
+    --dns-listen 127.0.0.2:53 --upstream 127.0.0.53:5300 \
+    --audit "$T/audit-fds.jsonl"
+if wait_for 10 grep -q 'daemon: ready' "$DAEMON4_LOG" &&
+    wait_port 5 tcp 127.0.0.1 15001; then
+	ok "daemon with 40 descriptors is ready"
+else
+	not_ok "daemon with 40 descriptors is ready"
+	show "$(cat "$DAEMON4_LOG")"
+	finish
+fi
+FD4_REST=$(nfd "$DAEMON4_PID")
+HOLD_BEFORE=$(cat "$T/srv/hold.count" 2>/dev/null || echo 0)
+start_bg FLOOD_PID "$T/flood.log" "$PY" "$T/px.py" flood 40 8 "$FLOOD_READY"
+if wait_for 10 test -s "$FLOOD_READY"; then
+	assert_eq "40 client connections completed (the kernel's listen \
+queue takes what the proxy does not accept)" 40 "$(cat "$FLOOD_READY")"
+else
+	not_ok "the 40 client connections completed"
+	show "$(cat "$T/flood.log")"
+fi
+sleep 1
+assert_le "the daemon ran out of descriptors: at least 38 of its 40 in use \
+($FD4_REST at rest)" 38 "$(nfd "$DAEMON4_PID")"
+HZ=$(getconf CLK_TCK)
+_t0=$(ticks "$DAEMON4_PID")
+sleep 2
+_t1=$(ticks "$DAEMON4_PID")
+# A spinning accept loop: about 2 * HZ ticks. Pausing: next to none.
+assert_le "out of descriptors, with connections waiting to be accepted, \
+the daemon used at most 5% of a core over 2 s ($((_t1 - _t0)) ticks of \
+$HZ a second)" "$((_t1 - _t0))" "$((HZ / 10))"
+check "the daemon is still running while out of descriptors" \
+    alive "$DAEMON4_PID"
+HOLD_HELD=$(cat "$T/srv/hold.count" 2>/dev/null || echo 0)
+assert_le "some of the 40 connections were relayed to the server while \
+descriptors lasted ($((HOLD_HELD - HOLD_BEFORE)))" 1 \
+    "$((HOLD_HELD - HOLD_BEFORE))"
+stop_pid "$FLOOD_PID" 5
+if wait_for 10 fd_at_most "$DAEMON4_PID" "$FD4_REST"; then
+	ok "after the clients closed, the daemon is back to $FD4_REST descriptors"
+else
+	not_ok "after the clients closed, the daemon is back to $FD4_REST \
+descriptors (has $(nfd "$DAEMON4_PID"))"
+fi
+ccurl http://192.0.2.10:8080/
+assert_eq "after that, a new connection is relayed: curl \
+http://192.0.2.10:8080/ gets the file" "$S3_INDEX" "$OUT"
+stop_pid "$DAEMON4_PID" 5
+assert_eq "daemon with 40 descriptors exits 0 on SIGTERM" 0 "$STOP_RC"
+
+# ==== daemon 5: a reload denies, then allows again, the fronted port ====
+# The function's port (8081), fronted with --inbound, is a listening port
+# of the function: a policy reload that puts it in blacklistListeningPorts
+# stops the fronting (nothing listens on 192.0.2.10:9081 any more) and is
+# audited; the next reload that allows it fronts it again.
+
+POLICY5=$T/policy-listen.json
+AUDIT5=$T/audit-listen.jsonl
+DAEMON5_LOG=$T/daemon-listen.log
+policy5() {	# BLACKLISTED-PORTS: writes POLICY5 (renamed into place)
+	cat >"$POLICY5.new" <<EOF
+{ "rules": [ { "name": "proxy-listen",
+    "network": {"effect": "prevent", "blacklistListeningPorts": [$1]} } ] }
+EOF
+	mv "$POLICY5.new" "$POLICY5"
+}
+reloads5() {
+	grep -c 'reloaded (SIGHUP)' "$DAEMON5_LOG"
+}
+more_reloads5() {	# N
+	[ "$(reloads5)" -gt "$1" ]
+}
+reload5() {	# BLACKLISTED-PORTS: new policy, SIGHUP, its reload logged
+	_n=$(reloads5)
+	policy5 "$1"
+	kill -HUP "$DAEMON5_PID"
+	wait_for 5 more_reloads5 "$_n"
+}
+policy5 ""
+if start_daemon DAEMON5_PID "$DAEMON5_LOG" --policy "$POLICY5" \
+    --proxy-listen off --dns-listen 127.0.0.2:53 \
+    --upstream 127.0.0.53:5300 --inbound 192.0.2.10:9081=127.0.0.1:8081 \
+    --audit "$AUDIT5" && wait_port 5 tcp 192.0.2.10 9081; then
+	ok "daemon 5 fronts 127.0.0.1:8081 on 192.0.2.10:9081"
+else
+	not_ok "daemon 5 fronts 127.0.0.1:8081 on 192.0.2.10:9081"
+	show "$(cat "$DAEMON5_LOG")"
+	finish
+fi
+pyx 10 probe 192.0.2.10 9081 'GET / HTTP/1.0\r\n\r\n' 192.0.2.10 1
+assert_match "port 8081 allowed: a request through 192.0.2.10:9081 gets \
+HTTP 200" "$OUT" '^eof [0-9]+ HTTP/1\.[01] 200'
+check "SIGHUP with port 8081 in blacklistListeningPorts: reloaded" \
+    reload5 '{"start": 8081, "end": 8081}'
+check "port 8081 denied: nothing listens on 192.0.2.10:9081 any more" \
+    eval '! _listening tcp 192.0.2.10 9081'
+pyx 10 probe 192.0.2.10 9081 'GET / HTTP/1.0\r\n\r\n' 192.0.2.10 1
+assert_eq "port 8081 denied: a connection to 192.0.2.10:9081 is refused" \
+    "connect-failed ECONNREFUSED" "$OUT"
+_sel="[r for r in recs if r.get('attackType') == \
+'explicitlyDeniedListeningPort']"
+if wait_jl 3 "$AUDIT5" "len($_sel) > 0"; then
+	assert_eq "port 8081 denied: audit attackType, effect, ruleName, \
+type, port" "explicitlyDeniedListeningPort|prevent|proxy-listen|network|8081" \
+	    "$(jl "$AUDIT5" "'|'.join(str($_sel[0].get(k)) for k in \
+('attackType', 'effect', 'ruleName', 'type', 'port'))")"
+	assert_eq "port 8081 denied: audit msg (SPEC 4, exact)" \
+	    "Process unknown is listening on port 8081 explicitly denied by a runtime rule" \
+	    "$(jl "$AUDIT5" "$_sel[0].get('msg')")"
+else
+	not_ok "port 8081 denied: audited"
+	show "$(cat "$AUDIT5" 2>/dev/null)"
+fi
+check "SIGHUP with port 8081 allowed again: reloaded" reload5 ""
+if wait_port 5 tcp 192.0.2.10 9081; then
+	ok "port 8081 allowed again: 192.0.2.10:9081 listens again"
+else
+	not_ok "port 8081 allowed again: 192.0.2.10:9081 listens again"
+	show "$(cat "$DAEMON5_LOG")"
+fi
+pyx 10 probe 192.0.2.10 9081 'GET / HTTP/1.0\r\n\r\n' 192.0.2.10 1
+assert_match "port 8081 allowed again: a request through 192.0.2.10:9081 \
+gets HTTP 200" "$OUT" '^eof [0-9]+ HTTP/1\.[01] 200'
+stop_pid "$DAEMON5_PID" 5
+assert_eq "daemon 5 exits 0 on SIGTERM" 0 "$STOP_RC"
 
 # ---- the recordings replay with the same verdicts ----
 

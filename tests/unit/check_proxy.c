@@ -3,7 +3,9 @@
  * registered ahead ("from local port P, bound for D") is relayed to D, both
  * ways, with and without splice; one nobody registered (and not
  * redirected) is reset and never reaches anyone; a registration is used
- * once.
+ * once. Bulk moves to splice (small messages do not), bytes unchanged
+ * either way; an --inbound port follows the policy's listening ports;
+ * the idle and connect timeouts end sessions.
  */
 #include "config.h"
 
@@ -81,6 +83,9 @@ server_accept_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(f->base);
 }
 
+/* Timeouts for the next setup (0: the proxy's defaults). */
+static unsigned test_idle_ms, test_connect_ms;
+
 static void
 setup(struct fixture *f, bool splice)
 {
@@ -106,6 +111,8 @@ setup(struct fixture *f, bool splice)
 	cfg.listen_len[0] = sizeof(struct sockaddr_in);
 	cfg.nlisten = 1;
 	cfg.splice = splice;
+	cfg.idle_timeout_ms = test_idle_ms;
+	cfg.connect_timeout_ms = test_connect_ms;
 	f->proxy_addr = cfg.listen[0];
 	/* No policy: everything is allowed; the destination still must be
 	 * known. */
@@ -339,6 +346,351 @@ START_TEST(server_reset_ends_spliced_session)
 }
 END_TEST
 
+/* Byte i of the test stream: not periodic in any power of two below
+ * 2^16, so a lost, repeated or reordered chunk shows. */
+static unsigned char
+pattern(size_t i, unsigned seed)
+{
+	return (unsigned char)((i * 7 + (i >> 8) * 13 + (i >> 16) + seed) &
+	    0xff);
+}
+
+/*
+ * n bytes each way between the client c and the server side, both
+ * non-blocking, each half-closing after its last byte; both check what
+ * they get. Returns when both saw EOF after n correct bytes.
+ */
+static void
+exchange(struct fixture *f, int c, size_t n)
+{
+	static unsigned char out[65536], in[65536];
+	size_t c_sent = 0, c_got = 0, s_sent = 0, s_got = 0, i;
+	bool c_eof = false, s_eof = false, c_shut = false, s_shut = false;
+	int rounds;
+	ssize_t k;
+
+	fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK);
+	fcntl(f->accepted, F_SETFL, fcntl(f->accepted, F_GETFL) | O_NONBLOCK);
+	for (rounds = 0; rounds < 10000 && !(c_eof && s_eof); rounds++) {
+		struct timeval slice = { 0, 1000 };
+
+		event_base_loopexit(f->base, &slice);
+		event_base_dispatch(f->base);
+		while (c_sent < n) {
+			size_t len = n - c_sent < sizeof(out) ? n - c_sent :
+			    sizeof(out);
+
+			for (i = 0; i < len; i++)
+				out[i] = pattern(c_sent + i, 1);
+			if ((k = write(c, out, len)) <= 0)
+				break;
+			c_sent += (size_t)k;
+		}
+		if (c_sent == n && !c_shut) {
+			shutdown(c, SHUT_WR);
+			c_shut = true;
+		}
+		while (s_sent < n) {
+			size_t len = n - s_sent < sizeof(out) ? n - s_sent :
+			    sizeof(out);
+
+			for (i = 0; i < len; i++)
+				out[i] = pattern(s_sent + i, 2);
+			if ((k = write(f->accepted, out, len)) <= 0)
+				break;
+			s_sent += (size_t)k;
+		}
+		if (s_sent == n && !s_shut) {
+			shutdown(f->accepted, SHUT_WR);
+			s_shut = true;
+		}
+		while (!s_eof && (k = read(f->accepted, in, sizeof(in))) >= 0) {
+			if (k == 0) {
+				s_eof = true;
+				break;
+			}
+			for (i = 0; i < (size_t)k; i++)
+				if (in[i] != pattern(s_got + i, 1))
+					break;
+			/* (ck_assert per byte would log each one) */
+			ck_assert_msg(i == (size_t)k, "upstream byte %zu "
+			    "changed", s_got + i);
+			s_got += (size_t)k;
+		}
+		while (!c_eof && (k = read(c, in, sizeof(in))) >= 0) {
+			if (k == 0) {
+				c_eof = true;
+				break;
+			}
+			for (i = 0; i < (size_t)k; i++)
+				if (in[i] != pattern(c_got + i, 2))
+					break;
+			ck_assert_msg(i == (size_t)k, "client byte %zu "
+			    "changed", c_got + i);
+			c_got += (size_t)k;
+		}
+	}
+	ck_assert_msg(c_eof && s_eof, "no EOF: client got %zu, server %zu of "
+	    "%zu", c_got, s_got, n);
+	ck_assert_uint_eq(s_got, n);
+	ck_assert_uint_eq(c_got, n);
+}
+
+static void
+relays_bulk(bool splice)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	struct proxy_stats st;
+	int c;
+
+	signal(SIGPIPE, SIG_IGN);
+	setup(&f, splice);
+	c = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
+		;
+	ck_assert_int_ne(f.accepted, -1);
+	exchange(&f, c, 8 << 20);
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.bytes_up, 8 << 20);
+	ck_assert_uint_eq(st.bytes_down, 8 << 20);
+	/* Bulk both ways: each direction moved to splice, when allowed. */
+	ck_assert_uint_eq(st.spliced, splice ? 2 : 0);
+	close(c);
+	teardown(&f);
+}
+
+START_TEST(bulk_is_spliced_bytes_unchanged)
+{
+	relays_bulk(true);
+}
+END_TEST
+
+START_TEST(bulk_without_splice_bytes_unchanged)
+{
+	relays_bulk(false);
+}
+END_TEST
+
+/* Small messages stay in user space: no pipe is made for them. */
+START_TEST(small_messages_are_not_spliced)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	struct proxy_stats st;
+	int c;
+
+	setup(&f, true);
+	c = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
+		;
+	ck_assert_int_ne(f.accepted, -1);
+	exchange(&f, c, 1024);
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.bytes_up, 1024);
+	ck_assert_uint_eq(st.spliced, 0);
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
+static struct policy *
+listen_policy(int denied_port)
+{
+	char json[256];
+	struct diags d;
+	struct policy *pol;
+	bool hijacked = false;
+
+	if (denied_port > 0)
+		snprintf(json, sizeof(json), "{\"rules\": [{\"name\": \"t\", "
+		    "\"network\": {\"effect\": \"prevent\", "
+		    "\"blacklistListeningPorts\": [{\"start\": %d, \"end\": "
+		    "%d}]}}]}", denied_port, denied_port);
+	else
+		snprintf(json, sizeof(json), "{\"rules\": [{\"name\": \"t\", "
+		    "\"network\": {\"effect\": \"prevent\"}}]}");
+	diags_init(&d);
+	pol = policy_parse(json, strlen(json), NULL, &d, &hijacked);
+	ck_assert_ptr_nonnull(pol);
+	diags_clear(&d);
+	return pol;
+}
+
+/* Connects to addr: 0 when accepted (then fd is open in *out), else the
+ * errno. */
+static int
+try_connect(const struct sockaddr_storage *addr, int *out)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), err = 0;
+
+	if (connect(fd, (const struct sockaddr *)addr,
+	    sizeof(struct sockaddr_in)) == -1) {
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	*out = fd;
+	return err;
+}
+
+/*
+ * An --inbound port that the policy does not let the function listen on
+ * is not fronted; a policy change that allows it fronts it, one that
+ * denies it again stops the fronting (new connections are refused) and
+ * leaves the session already made alone.
+ */
+START_TEST(inbound_port_follows_policy)
+{
+	struct fixture f;
+	struct proxy_config cfg;
+	char buf[16];
+	int port, c1, c2, c3;
+	ssize_t n;
+
+	setup(&f, true);
+	proxy_free(f.proxy);
+	port = ntohs(((struct sockaddr_in *)&f.server_addr)->sin_port);
+	guard_set_policy(&f.guard, listen_policy(port));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.inbound[0].listen = loopback(free_port());
+	cfg.inbound[0].listen_len = sizeof(struct sockaddr_in);
+	cfg.inbound[0].target = f.server_addr;
+	cfg.inbound[0].target_len = sizeof(struct sockaddr_in);
+	cfg.ninbound = 1;
+	cfg.splice = true;
+	f.proxy = proxy_new(f.base, &cfg, &f.guard);
+	ck_assert_ptr_nonnull(f.proxy);
+	ck_assert_int_eq(try_connect(&cfg.inbound[0].listen, &c1),
+	    ECONNREFUSED);
+
+	guard_set_policy(&f.guard, listen_policy(0));
+	proxy_policy_changed(f.proxy);
+	ck_assert_int_eq(try_connect(&cfg.inbound[0].listen, &c2), 0);
+	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
+		;
+	ck_assert_int_ne(f.accepted, -1);
+
+	guard_set_policy(&f.guard, listen_policy(port));
+	proxy_policy_changed(f.proxy);
+	ck_assert_int_eq(try_connect(&cfg.inbound[0].listen, &c3),
+	    ECONNREFUSED);
+	/* The session made while it was allowed goes on. */
+	ck_assert_int_eq(write(c2, "ping\n", 5), 5);
+	ck_assert(loop_until_readable(&f, f.accepted, 2000));
+	n = read(f.accepted, buf, sizeof(buf));
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(memcmp(buf, "ping\n", 5), 0);
+	close(c2);
+	teardown(&f);
+	guard_clear(&f.guard);
+}
+END_TEST
+
+/* Whether fd's peer has closed (EOF or reset) by now, without waiting. */
+static bool
+peer_closed(int fd)
+{
+	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+
+	return n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Runs the loop for ms milliseconds. */
+static void
+run_for(struct fixture *f, int ms)
+{
+	struct timeval t = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(f->base, &t);
+	event_base_dispatch(f->base);
+}
+
+/*
+ * Idle means no byte either way for the idle timeout: traffic one way
+ * keeps the session; silence closes it (both sides see the close).
+ */
+START_TEST(idle_timeout_closes_silent_session)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	char buf[16];
+	int c, i;
+
+	test_idle_ms = 300;
+	setup(&f, true);
+	test_idle_ms = 0;
+	c = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
+		;
+	ck_assert_int_ne(f.accepted, -1);
+	/* 800 ms of traffic, client to server only, every 100 ms. */
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(write(c, "x", 1), 1);
+		run_for(&f, 100);
+		ck_assert_int_eq(read(f.accepted, buf, sizeof(buf)), 1);
+	}
+	ck_assert(!peer_closed(c));
+	ck_assert(!peer_closed(f.accepted));
+	/* Then silence: closed after 300 ms, well before 1 s. */
+	run_for(&f, 150);
+	ck_assert(!peer_closed(c));
+	for (i = 0; i < 20 && !peer_closed(c); i++)
+		run_for(&f, 50);
+	ck_assert_msg(peer_closed(c), "the silent session outlived 1 s");
+	ck_assert(peer_closed(f.accepted));
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
+/*
+ * An upstream that never answers the SYN (its listen queue is full, so
+ * the kernel drops it): the client is reset after the connect timeout.
+ */
+START_TEST(connect_timeout_resets_client)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	struct proxy_stats st;
+	int fill[4], c, i, n = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	test_connect_ms = 300;
+	setup(&f, true);
+	test_connect_ms = 0;
+	/* Fill the server's queue (backlog 0): nobody accepts. */
+	event_del(f.accept_ev);
+	ck_assert_int_eq(listen(f.server, 0), 0);
+	for (i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&f.server_addr,
+		    sizeof(struct sockaddr_in));
+		n++;
+	}
+	usleep(100000);
+	c = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	ck_assert_int_eq(write(c, "hello\n", 6), 6);
+	run_for(&f, 150);
+	ck_assert(!peer_closed(c));
+	for (i = 0; i < 40 && !peer_closed(c); i++)
+		run_for(&f, 50);
+	ck_assert_msg(peer_closed(c), "the client still waits after 2 s");
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.upstream_failed, 1);
+	ck_assert_uint_eq(st.bytes_up, 0);
+	close(c);
+	for (i = 0; i < n; i++)
+		close(fill[i]);
+	teardown(&f);
+}
+END_TEST
+
 static Suite *
 proxy_suite(void)
 {
@@ -351,6 +703,12 @@ proxy_suite(void)
 	tcase_add_test(tc, unknown_destination_is_reset);
 	tcase_add_test(tc, registration_is_used_once);
 	tcase_add_test(tc, server_reset_ends_spliced_session);
+	tcase_add_test(tc, bulk_is_spliced_bytes_unchanged);
+	tcase_add_test(tc, bulk_without_splice_bytes_unchanged);
+	tcase_add_test(tc, small_messages_are_not_spliced);
+	tcase_add_test(tc, inbound_port_follows_policy);
+	tcase_add_test(tc, idle_timeout_closes_silent_session);
+	tcase_add_test(tc, connect_timeout_resets_client);
 	suite_add_tcase(s, tc);
 	return s;
 }
