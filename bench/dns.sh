@@ -175,7 +175,9 @@ busy() {	# ADDR PORT: something listens there (or on the wildcard)?
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		# Below the ephemeral range (32768-60999), where a client
+		# socket may hold the TCP port though nothing listens.
+		p=$((20000 + RANDOM % 12000))
 		busy 127.0.0.1 "$p" || { echo "$p"; return; }
 	done
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -108,22 +109,169 @@ emit(struct prog *p, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
 #define RET(p, v) emit(p, BPF_RET | BPF_K, (v), 0, 0)
 #define JEQ(p, k, t, f) emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(k), t, f)
 
-/* nr == call ? return action : go on. (The accumulator holds nr.) */
+/* Calls whose decision looks at an argument: the code after nr matched. */
+enum special { SP_NONE, SP_SECCOMP, SP_SENDTO, SP_RECVFROM, SP_SOCKET };
+
+struct entry {
+	int nr;
+	uint32_t action;	/* SP_NONE: returned as it is */
+	enum special sp;
+};
+
+#define MAX_ENTRIES 128
+
+struct entries {
+	struct entry v[MAX_ENTRIES];
+	size_t n;
+};
+
 static void
-each(struct prog *p, const int *calls, size_t n, uint32_t action)
+add(struct entries *e, const int *calls, size_t n, uint32_t action,
+    enum special sp)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		JEQ(p, calls[i], 0, 1);
-		RET(p, action);
+	for (i = 0; i < n && e->n < MAX_ENTRIES; i++) {
+		e->v[e->n].nr = calls[i];
+		e->v[e->n].action = action;
+		e->v[e->n].sp = sp;
+		e->n++;
 	}
 }
+
+static int
+by_nr(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	return (x->nr > y->nr) - (x->nr < y->nr);
+}
+
+static size_t
+action_len(const struct entry *e)
+{
+	switch (e->sp) {
+	case SP_SECCOMP:
+		return 5;
+	case SP_SENDTO:
+	case SP_RECVFROM:
+		return 6;
+	case SP_SOCKET:
+		return 7;
+	default:
+		return 1;
+	}
+}
+
+/* Each ends in a return: the accumulator (nr) is not needed after. */
+static void
+emit_action(struct prog *p, const struct entry *e)
+{
+	switch (e->sp) {
+	case SP_SECCOMP:
+		/* A filter of the tracee's own with a listener could answer
+		 * SECCOMP_USER_NOTIF_FLAG_CONTINUE and run a call past ours. */
+		LD(p, ARG_LO(1));
+		emit(p, BPF_ALU | BPF_AND | BPF_K,
+		    SECCOMP_FILTER_FLAG_NEW_LISTENER, 0, 0);
+		JEQ(p, 0, 1, 0);
+		RET(p, RET_ERRNO(EPERM));
+		RET(p, RET_ALLOW);
+		break;
+	case SP_SENDTO:		/* stops only with a destination address */
+	case SP_RECVFROM:	/* stops only when it asks for the source */
+		LD(p, ARG_LO(4));
+		JEQ(p, 0, 0, 2);
+		LD(p, ARG_HI(4));
+		JEQ(p, 0, 1, 0);
+		RET(p, RET_TRACE);
+		RET(p, RET_ALLOW);
+		break;
+	case SP_SOCKET:		/* stops for packet and raw sockets only */
+		LD(p, ARG_LO(0));
+		JEQ(p, AF_PACKET, 3, 0);
+		LD(p, ARG_LO(1));
+		emit(p, BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0);
+		JEQ(p, SOCK_RAW, 0, 1);
+		RET(p, RET_TRACE);
+		RET(p, RET_ALLOW);
+		break;
+	default:
+		RET(p, e->action);
+		break;
+	}
+}
+
+static size_t
+tree_len(const struct entry *v, size_t lo, size_t hi)
+{
+	size_t mid = lo + (hi - lo) / 2;
+
+	if (lo >= hi)
+		return 1;
+	return 2 + action_len(&v[mid]) + tree_len(v, lo, mid) +
+	    tree_len(v, mid + 1, hi);
+}
+
+/*
+ * A binary search on nr (sorted entries): a call nobody decides about
+ * passes after about log2(n) comparisons, not one per listed call. Every
+ * path loads only nr and arch until it reaches its own entry, so the
+ * kernel's action cache can allow such calls without running the filter.
+ */
+static void
+emit_tree(struct prog *p, const struct entry *v, size_t lo, size_t hi)
+{
+	size_t mid = lo + (hi - lo) / 2, left;
+
+	if (lo >= hi) {
+		RET(p, RET_ALLOW);
+		return;
+	}
+	JEQ(p, v[mid].nr, 0, (uint8_t)action_len(&v[mid]));
+	emit_action(p, &v[mid]);
+	if ((left = tree_len(v, lo, mid)) > 255) {
+		p->overflow = true;
+		return;
+	}
+	emit(p, BPF_JMP | BPF_JGT | BPF_K, (uint32_t)v[mid].nr, (uint8_t)left,
+	    0);
+	emit_tree(p, v, lo, mid);
+	emit_tree(p, v, mid + 1, hi);
+}
+
+#define ADD(e, calls, action, sp) \
+	add(e, calls, sizeof(calls) / sizeof(calls[0]), action, sp)
 
 size_t
 seccomp_build(const struct seccomp_plan *plan, void *out, size_t max)
 {
+	static const int seccomp_call[] = { __NR_seccomp };
+	static const int sendto_call[] = { __NR_sendto };
+	static const int recvfrom_call[] = { __NR_recvfrom };
+	static const int socket_call[] = { __NR_socket };
 	struct prog p = { out, 0, max, false };
+	struct entries e;
+
+	e.n = 0;
+	ADD(&e, denied_calls, RET_ERRNO(EPERM), SP_NONE);
+	if (!plan->io_uring)
+		ADD(&e, io_uring_calls, RET_ERRNO(ENOSYS), SP_NONE);
+	ADD(&e, seccomp_call, 0, SP_SECCOMP);
+	if (plan->exec)
+		ADD(&e, exec_calls, RET_TRACE, SP_NONE);
+	ADD(&e, open_calls, RET_TRACE, SP_NONE);
+	if (plan->files) {
+		ADD(&e, mount_calls, RET_ERRNO(EPERM), SP_NONE);
+		ADD(&e, file_calls, RET_TRACE, SP_NONE);
+	}
+	if (plan->net) {
+		ADD(&e, net_calls, RET_TRACE, SP_NONE);
+		ADD(&e, sendto_call, 0, SP_SENDTO);
+		ADD(&e, recvfrom_call, 0, SP_RECVFROM);
+		ADD(&e, socket_call, 0, SP_SOCKET);
+	}
+	qsort(e.v, e.n, sizeof(e.v[0]), by_nr);
 
 	/* Only x86-64 calls: i386 (int 0x80) numbers mean other calls, and
 	 * x32 numbers carry bit 30; both fail. */
@@ -133,63 +281,7 @@ seccomp_build(const struct seccomp_plan *plan, void *out, size_t max)
 	LD(&p, offsetof(struct seccomp_data, nr));
 	emit(&p, BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
 	RET(&p, RET_ERRNO(ENOSYS));
-
-	each(&p, denied_calls, sizeof(denied_calls) / sizeof(denied_calls[0]),
-	    RET_ERRNO(EPERM));
-	if (!plan->io_uring)
-		each(&p, io_uring_calls, sizeof(io_uring_calls) /
-		    sizeof(io_uring_calls[0]), RET_ERRNO(ENOSYS));
-
-	/* A filter of the tracee's own with a listener could answer
-	 * SECCOMP_USER_NOTIF_FLAG_CONTINUE and run a call past ours. */
-	JEQ(&p, __NR_seccomp, 0, 5);
-	LD(&p, ARG_LO(1));
-	emit(&p, BPF_ALU | BPF_AND | BPF_K, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-	    0, 0);
-	JEQ(&p, 0, 1, 0);
-	RET(&p, RET_ERRNO(EPERM));
-	RET(&p, RET_ALLOW);
-
-	if (plan->exec)
-		each(&p, exec_calls, 2, RET_TRACE);
-	each(&p, open_calls, sizeof(open_calls) / sizeof(open_calls[0]),
-	    RET_TRACE);
-	if (plan->files)
-		each(&p, mount_calls, sizeof(mount_calls) /
-		    sizeof(mount_calls[0]), RET_ERRNO(EPERM));
-	if (plan->files)
-		each(&p, file_calls, sizeof(file_calls) / sizeof(file_calls[0]),
-		    RET_TRACE);
-	if (plan->net) {
-		each(&p, net_calls, sizeof(net_calls) / sizeof(net_calls[0]),
-		    RET_TRACE);
-		/* sendto stops only with a destination address. */
-		JEQ(&p, __NR_sendto, 0, 6);
-		LD(&p, ARG_LO(4));
-		JEQ(&p, 0, 0, 2);
-		LD(&p, ARG_HI(4));
-		JEQ(&p, 0, 1, 0);
-		RET(&p, RET_TRACE);
-		RET(&p, RET_ALLOW);
-		/* recvfrom stops only when it asks for the source. */
-		JEQ(&p, __NR_recvfrom, 0, 6);
-		LD(&p, ARG_LO(4));
-		JEQ(&p, 0, 0, 2);
-		LD(&p, ARG_HI(4));
-		JEQ(&p, 0, 1, 0);
-		RET(&p, RET_TRACE);
-		RET(&p, RET_ALLOW);
-		/* socket stops for packet and raw sockets only. */
-		JEQ(&p, __NR_socket, 0, 7);
-		LD(&p, ARG_LO(0));
-		JEQ(&p, AF_PACKET, 3, 0);
-		LD(&p, ARG_LO(1));
-		emit(&p, BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0);
-		JEQ(&p, SOCK_RAW, 0, 1);
-		RET(&p, RET_TRACE);
-		RET(&p, RET_ALLOW);
-	}
-	RET(&p, RET_ALLOW);
+	emit_tree(&p, e.v, 0, e.n);
 	return p.overflow ? 0 : p.n;
 }
 
@@ -202,7 +294,7 @@ seccomp_supported(void)
 int
 seccomp_install(const struct seccomp_plan *plan)
 {
-	struct sock_filter ins[256];
+	struct sock_filter ins[1024];
 	struct sock_fprog prog;
 	size_t n;
 

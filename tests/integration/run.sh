@@ -21,7 +21,8 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
-for _t in ip ss nsd dig wget curl getent timeout sha256sum; do
+for _t in ip ss nsd dig wget curl getent timeout sha256sum musl-gcc gcc \
+    setpriv; do
 	need_tool "$_t"
 done
 if [ -x /usr/bin/python3 ]; then
@@ -1162,6 +1163,39 @@ for n in ("s3.amazon.com", "yahoo.com"):
         print(n, "gaierror", e.errno)'
 assert_eq "seed: python getaddrinfo" "s3.amazon.com ['192.0.2.10']
 yahoo.com gaierror -2" "$OUT"
+
+# musl's resolver (a static binary: no glibc NSS) checks that answers come
+# from the nameserver it asked, as glibc's does.
+chmod 711 "$T"
+mkdir -p "$T/pub"
+chmod 755 "$T/pub"
+musl-gcc -static -O2 -o "$T/pub/gai-musl" "$TOP_SRCDIR/tests/run/gai.c"
+gcc -O2 -o "$T/pub/gai-glibc" "$TOP_SRCDIR/tests/run/gai.c"
+fg 10 "$SEED" "$T/pub/gai-musl" s3.amazon.com
+assert_eq "seed: musl getaddrinfo s3.amazon.com" "192.0.2.10 0" "$OUT $RC"
+fg 10 "$SEED" "$T/pub/gai-musl" yahoo.com
+assert_eq "seed: musl getaddrinfo yahoo.com fails" "1" "$RC"
+audit_has "seed: musl's DNS denial names the musl binary" \
+    "{\"msg\":\"DNS resolution of domain name yahoo.com triggered by \
+$T/pub/gai-musl explicitly denied by a runtime rule.\",\"processPath\":\
+\"$T/pub/gai-musl\"}"
+# Without root the resolver cannot have port 53: DNS reaches it by
+# redirection, the replies shown as from the nameserver asked.
+for _c in musl glibc; do
+	ip netns exec "$NS" timeout -k 2 15 setpriv --reuid=nobody \
+	    --regid=nogroup --clear-groups "$FNGUARD" run --policy "$SEED" \
+	    --upstream 127.0.0.53:5300 -- sh -c "$T/pub/gai-$_c s3.amazon.com; \
+	    $T/pub/gai-$_c yahoo.com" >"$T/out" 2>"$T/err"
+	RC=$?
+	# glibc says "Name or service not known", musl "Name does not
+	# resolve".
+	_o=$(sed 's/Name or service not known/Name does not resolve/' "$T/out")
+	assert_eq "not root, $_c: s3.amazon.com resolves, yahoo.com does not" \
+	    "192.0.2.10
+error Name does not resolve 1" "$_o $RC"
+	assert_contains "not root, $_c: the denial is audited" "$(cat "$T/err")" \
+	    "DNS resolution of domain name yahoo.com triggered by $T/pub/gai-$_c"
+done
 fg 10 "$SEED" dig +time=2 +tries=1 yahoo.com
 assert_match "seed: dig yahoo.com (resolv.conf) is NXDOMAIN" "$OUT" \
     'status: NXDOMAIN'
