@@ -131,35 +131,7 @@ cp -p "$build/fnguard" "$work/fnguard"
 fnguard=$work/fnguard
 started=		# PIDs we started, killed (with their children) on exit
 
-descendants() {
-	local c
-	for c in $(pgrep -P "$1" 2>/dev/null); do
-		descendants "$c"
-		echo "$c"
-	done
-}
-stop() {	# PID...: TERM it and its children, KILL what is left after 3 s
-	local p i all=''
-	for p in "$@"; do
-		[ -d "/proc/$p" ] || continue
-		all="$all $(descendants "$p") $p"
-	done
-	[ -n "${all// /}" ] || return 0
-	# shellcheck disable=SC2086
-	kill -TERM $all 2>/dev/null || true
-	for i in $(seq 30); do
-		for p in $all; do
-			[ -d "/proc/$p" ] && [ "$(awk '{print $3}' \
-			    "/proc/$p/stat" 2>/dev/null)" != Z ] && break
-			p=
-		done
-		[ -z "$p" ] && break
-		sleep 0.1
-	done
-	# shellcheck disable=SC2086
-	kill -KILL $all 2>/dev/null || true
-	for p in "$@"; do wait "$p" 2>/dev/null || true; done
-}
+. "$top/bench/lib.sh"
 cleanup() {
 	# shellcheck disable=SC2086
 	stop $started

@@ -68,24 +68,7 @@ TXT3=$(printf 'c%.0s' $(seq 200))
 	done
 	echo
 } >"$T/zone"
-cat >"$T/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.53@5300
-  port: 5300
-  username: ""
-  zonesdir: "$T"
-  database: ""
-  pidfile: "$T/nsd.pid"
-  xfrdfile: "$T/xfrd.state"
-  zonelistfile: "$T/zone.list"
-  logfile: "$T/nsd.log"
-  verbosity: 1
-remote-control:
-  control-enable: no
-zone:
-  name: "com"
-  zonefile: "$T/zone"
-EOF
+nsd_conf
 
 mkdir "$T/www1" "$T/www2"
 S3_INDEX="s3 index $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
@@ -100,10 +83,6 @@ AUDIT=$T/audit.jsonl
 RECORD=$T/record.jsonl
 POLICY=$T/policy.json
 
-start_nsd() {
-	start_bg NSD_PID "$T/nsd.out" nsd -d -c "$T/nsd.conf"
-	wait_port 10 udp 127.0.0.53 5300 && wait_port 5 tcp 127.0.0.53 5300
-}
 
 # dq SERVER ARGS...: dig against SERVER inside the namespace; sets DIG (the
 # whole output), DIG_STATUS, DIG_FLAGS, DIG_AN (answer count), DIG_SIZE,

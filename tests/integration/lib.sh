@@ -245,7 +245,14 @@ _gone() {
 run_ns() {
 	_secs=$1
 	shift
-	ip netns exec "$NS" "$@" >"$T/out" 2>"$T/err" </dev/null &
+	run_here "$_secs" ip netns exec "$NS" "$@"
+}
+
+# run_here SECONDS CMD...: the same, in the caller's own namespace.
+run_here() {
+	_secs=$1
+	shift
+	"$@" >"$T/out" 2>"$T/err" </dev/null &
 	RUN_PID=$!
 	if ! wait_for "$_secs" _gone "$RUN_PID"; then
 		kill -KILL "$RUN_PID" 2>/dev/null
@@ -305,3 +312,34 @@ cleanup() {
 
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
+
+# ---- an upstream for the resolver ----
+
+# nsd_conf: $T/nsd.conf for nsd serving the zone "com" from $T/zone on
+# 127.0.0.53:5300 (inside the namespace).
+nsd_conf() {
+	cat >"$T/nsd.conf" <<EOF
+server:
+  ip-address: 127.0.0.53@5300
+  port: 5300
+  username: ""
+  zonesdir: "$T"
+  database: ""
+  pidfile: "$T/nsd.pid"
+  xfrdfile: "$T/xfrd.state"
+  zonelistfile: "$T/zone.list"
+  logfile: "$T/nsd.log"
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: "com"
+  zonefile: "$T/zone"
+EOF
+}
+
+# start_nsd: starts it (NSD_PID) and waits until it answers on UDP and TCP.
+start_nsd() {
+	start_bg NSD_PID "$T/nsd.out" nsd -d -c "$T/nsd.conf"
+	wait_port 10 udp 127.0.0.53 5300 && wait_port 5 tcp 127.0.0.53 5300
+}

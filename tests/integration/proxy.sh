@@ -83,24 +83,7 @@ yahoo.com. IN A 192.0.2.99
 www.yahoo.com. IN A 192.0.2.99
 evilamazon.com. IN A 192.0.2.66
 EOF
-cat >"$T/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.53@5300
-  port: 5300
-  username: ""
-  zonesdir: "$T"
-  database: ""
-  pidfile: "$T/nsd.pid"
-  xfrdfile: "$T/xfrd.state"
-  zonelistfile: "$T/zone.list"
-  logfile: "$T/nsd.log"
-  verbosity: 1
-remote-control:
-  control-enable: no
-zone:
-  name: "com"
-  zonefile: "$T/zone"
-EOF
+nsd_conf
 
 mkdir "$T/www1" "$T/www2" "$T/www3" "$T/srv"
 S3_INDEX="s3 index $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"

@@ -63,24 +63,7 @@ www.amazon.com. IN A 192.0.2.11
 yahoo.com. IN A 192.0.2.99
 www.yahoo.com. IN A 192.0.2.99
 EOF
-cat >"$T/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.53@5300
-  port: 5300
-  username: ""
-  zonesdir: "$T"
-  database: ""
-  pidfile: "$T/nsd.pid"
-  xfrdfile: "$T/xfrd.state"
-  zonelistfile: "$T/zone.list"
-  logfile: "$T/nsd.log"
-  verbosity: 1
-remote-control:
-  control-enable: no
-zone:
-  name: "com"
-  zonefile: "$T/zone"
-EOF
+nsd_conf
 mkdir "$T/www-s3" "$T/www-www" "$T/www-yahoo"
 S3_INDEX="s3 index $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 WWW_INDEX="www index $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"

@@ -62,18 +62,7 @@ DEADNS=127.0.0.1:9
 
 # run SECONDS CMD...: stdout in $OUT, stderr in $ERR, status in $RC.
 run() {
-	_secs=$1
-	shift
-	"$@" >"$T/out" 2>"$T/err" </dev/null &
-	RUN_PID=$!
-	if ! wait_for "$_secs" _gone "$RUN_PID"; then
-		kill -KILL "$RUN_PID" 2>/dev/null
-		echo "# killed after ${_secs}s: $*"
-	fi
-	wait "$RUN_PID"
-	RC=$?
-	OUT=$(cat "$T/out")
-	ERR=$(cat "$T/err")
+	run_here "$@"
 }
 
 # guarded SECONDS POLICY|- CMD...: run under fnguard run, audit records in

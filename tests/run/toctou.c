@@ -39,6 +39,7 @@
 
 static volatile int stop;
 static char *flip_buf;			/* what the call reads */
+static volatile unsigned long flips;	/* rounds the flipper has done */
 static const char *flip_a, *flip_b;	/* its two values */
 static size_t flip_len;
 
@@ -57,6 +58,7 @@ flipper(void *arg)
 		for (i = 0; i < flip_len; i++)
 			if (flip_a[i] != flip_b[i])
 				p[i] = flip_b[i];
+		flips++;
 	}
 	return NULL;
 }
@@ -198,6 +200,10 @@ race_exec(double secs)
 		}
 		if (pid == 0) {
 			start(&ft, flipper);
+			/* The flipper under way first: otherwise the first
+			 * exec nearly always sees the starting value. */
+			while (flips < 100)
+				;
 			for (i = 0; i < 1000; i++) {
 				execv(flip_buf, argv);
 				if (errno != EACCES)
