@@ -3,9 +3,11 @@
  * tracer (SECCOMP_RET_TRACE), which fail outright, and the architecture
  * checks that keep i386 and x32 calls from doing what x86-64 calls may not.
  *
- * A call that returns SECCOMP_RET_TRACE with no tracer attached fails
- * with ENOSYS (seccomp(2)), so a child that escapes the tracer
- * (CLONE_UNTRACED) cannot exec, open or connect.
+ * clone with CLONE_UNTRACED fails (EPERM), and clone3, whose flags the
+ * filter cannot see, fails with ENOSYS (C libraries fall back to clone).
+ * Beyond that, a call that returns SECCOMP_RET_TRACE with no tracer
+ * attached fails with ENOSYS (seccomp(2)): a process that escaped the
+ * tracer some other way cannot exec, open or connect.
  */
 #ifndef FNGUARD_SECCOMP_H
 #define FNGUARD_SECCOMP_H

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -97,7 +98,8 @@ emit(struct prog *p, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
 #define JEQ(p, k, t, f) emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(k), t, f)
 
 /* Calls whose decision looks at an argument: the code after nr matched. */
-enum special { SP_NONE, SP_SECCOMP, SP_SENDTO, SP_RECVFROM, SP_SOCKET };
+enum special { SP_NONE, SP_SECCOMP, SP_SENDTO, SP_RECVFROM, SP_SOCKET,
+	SP_CLONE };
 
 struct entry {
 	int nr;
@@ -139,6 +141,7 @@ action_len(const struct entry *e)
 {
 	switch (e->sp) {
 	case SP_SECCOMP:
+	case SP_CLONE:
 		return 5;
 	case SP_SENDTO:
 	case SP_RECVFROM:
@@ -161,6 +164,15 @@ emit_action(struct prog *p, const struct entry *e)
 		LD(p, ARG_LO(1));
 		emit(p, BPF_ALU | BPF_AND | BPF_K,
 		    SECCOMP_FILTER_FLAG_NEW_LISTENER, 0, 0);
+		JEQ(p, 0, 1, 0);
+		RET(p, RET_ERRNO(EPERM));
+		RET(p, RET_ALLOW);
+		break;
+	case SP_CLONE:
+		/* No child out of the tracer's sight (it could outlive
+		 * fnguard, holding what it inherited). */
+		LD(p, ARG_LO(0));
+		emit(p, BPF_ALU | BPF_AND | BPF_K, CLONE_UNTRACED, 0, 0);
 		JEQ(p, 0, 1, 0);
 		RET(p, RET_ERRNO(EPERM));
 		RET(p, RET_ALLOW);
@@ -237,6 +249,10 @@ seccomp_build(const struct seccomp_plan *plan, void *out, size_t max)
 	static const int sendto_call[] = { __NR_sendto };
 	static const int recvfrom_call[] = { __NR_recvfrom };
 	static const int socket_call[] = { __NR_socket };
+	static const int clone_call[] = { __NR_clone };
+	/* clone3's flags are in memory, out of the filter's sight: it fails
+	 * as if the kernel had none, and C libraries fall back to clone. */
+	static const int clone3_call[] = { __NR_clone3 };
 	struct prog p = { out, 0, max, false };
 	struct entries e;
 
@@ -245,6 +261,8 @@ seccomp_build(const struct seccomp_plan *plan, void *out, size_t max)
 	if (!plan->io_uring)
 		ADD(&e, io_uring_calls, RET_ERRNO(ENOSYS), SP_NONE);
 	ADD(&e, seccomp_call, 0, SP_SECCOMP);
+	ADD(&e, clone_call, 0, SP_CLONE);
+	ADD(&e, clone3_call, RET_ERRNO(ENOSYS), SP_NONE);
 	if (plan->exec)
 		ADD(&e, exec_calls, RET_TRACE, SP_NONE);
 	ADD(&e, open_calls, RET_TRACE, SP_NONE);

@@ -6,8 +6,9 @@
 # to show that the program really gets around something (so that the test
 # can fail), and under fnguard run, where the attempt must fail.
 #
-#   1 untraced   CLONE_UNTRACED children (clone, clone3): exec, open,
-#                connect fail with ENOSYS (SECCOMP_RET_TRACE, no tracer)
+#   1 untraced   CLONE_UNTRACED children: clone refuses them (EPERM),
+#                clone3 fails (ENOSYS); bare, the children exec, open and
+#                connect
 #   2 int80      i386 calls (int $0x80: open, execve, socketcall, connect)
 #                and x32 calls from a 64-bit process: ENOSYS
 #   3 ptrace     attach/seize, process_vm_readv/writev, pidfd_getfd on the
@@ -23,9 +24,8 @@
 #                the whitelist does not name: EACCES, audited
 #   8 scripts    a script whose interpreter is blacklisted (direct, via a
 #                symlink, nested, through env): never runs
-#   9 failclosed kill -9 of fnguard: the traced tree dies within 2 s; an
-#                untraced child that outlives it still cannot exec/open/
-#                connect
+#   9 failclosed kill -9 of fnguard: the traced tree dies within 2 s; no
+#                untraced child that could outlive it is made
 #
 # Network: TCP listeners of the test on 127.0.0.1 and 127.0.0.9 (the
 # denied address) only. Needs root (ptrace of the parent, the resolver's
@@ -209,13 +209,13 @@ listeners_start
 guarded 20 "$T/p_all.json" "$B/untraced" "$T/d/echo" "$SECRET" 127.0.0.9 \
     "$PORT"
 assert_status "untraced: exit status 0" 0
+# No untraced child can be made: clone with CLONE_UNTRACED fails, and so
+# does clone3 (its flags are out of the filter's sight; C libraries fall
+# back to clone when it says ENOSYS).
+line "clone: CLONE_UNTRACED is refused (EPERM)" "clone: EPERM"
+line "clone3: refused as if missing (ENOSYS)" "clone3: ENOSYS"
 for _how in clone clone3; do
-	[ "$_how" = clone3 ] && [ "$HAVE_CLONE3" = 0 ] && continue
-	line "$_how: the child is not traced (TracerPid 0)" "$_how tracer: 0"
-	line "$_how: untraced open fails with ENOSYS" "$_how open: ENOSYS"
-	line "$_how: untraced connect fails with ENOSYS" \
-	    "$_how connect: ENOSYS"
-	line "$_how: untraced exec fails with ENOSYS" "$_how exec: ENOSYS"
+	no_line "$_how: no untraced child ran" "$_how tracer:"
 	no_line "$_how: the denied file is not read" "$_how read:"
 	no_line "$_how: the denied program does not run" "$_how exec: OK"
 done
@@ -553,34 +553,14 @@ else
 	stop_pid "$FPID" 2 KILL
 fi
 
-# An untraced child outlives its traced parent: without a tracer, it is
-# still held (RET_TRACE with no tracer fails the call).
+# An untraced child that would outlive its traced parent (and fnguard) is
+# never made.
 listeners_start
-"$FNGUARD" run --policy "$T/p_all.json" --audit "$T/audit" \
+run 20 "$FNGUARD" run --policy "$T/p_all.json" --audit "$T/audit" \
     --upstream "$DEADNS" -- "$B/untraced" --survive "$T/d/echo" "$SECRET" \
-    127.0.0.9 "$PORT" >"$T/sv.out" 2>"$T/sv.err" </dev/null &
-FPID=$!
-PIDS+=("$FPID")
-disown "$FPID"	# no "Killed" notice from the shell
-if wait_for 5 grep -q '^survivor pid:' "$T/sv.out"; then
-	MAIN=$(awk '/^main pid:/ { print $3 }' "$T/sv.out")
-	SURV=$(awk '/^survivor pid:/ { print $3 }' "$T/sv.out")
-	kill -KILL "$FPID"
-	check "kill -9 fnguard: the traced main process is gone within 2 s" \
-	    wait_for 2 _gone "$MAIN"
-	wait_for 5 grep -q '^survivor exec:' "$T/sv.out"
-	OUT=$(cat "$T/sv.out")
-	ERR=$(cat "$T/sv.err")
-	line "the untraced survivor cannot open" "survivor open: ENOSYS"
-	line "the untraced survivor cannot connect" "survivor connect: ENOSYS"
-	line "the untraced survivor cannot exec" "survivor exec: ENOSYS"
-	no_line "the untraced survivor does not read the file" "survivor read:"
-	wait_for 3 _gone "$SURV"
-else
-	not_ok "fnguard run started untraced --survive"
-	show "$(cat "$T/sv.err")"
-	stop_pid "$FPID" 2 KILL
-fi
+    127.0.0.9 "$PORT"
+line "survivor: clone with CLONE_UNTRACED is refused (EPERM)" "clone: EPERM"
+no_line "survivor: none was made" "survivor pid:"
 listeners_stop
 assert_eq "survivor: no connection reached 127.0.0.9" 0 "$ACC9"
 
