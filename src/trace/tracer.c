@@ -101,6 +101,7 @@ struct tracer {
 	struct tracee *buckets[BUCKETS];
 	pid_t main_pid;
 	bool main_starting;		/* single-threaded, no children yet */
+	bool main_group_stopped;	/* in a group-stop (job control) */
 	bool done;
 	int exit_code;
 	struct redirect redirects[REDIRECTS];
@@ -1533,9 +1534,11 @@ stopped(struct tracer *tr, pid_t pid, int status)
 		return;
 	case PTRACE_EVENT_STOP:
 		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
-		    sig == SIGTTOU)
+		    sig == SIGTTOU) {
+			if (pid == tr->main_pid)
+				tr->main_group_stopped = true;
 			resume(pid, PTRACE_LISTEN, 0);	/* group-stop */
-		else
+		} else
 			resume(pid, PTRACE_CONT, 0);
 		return;
 	case 0:
@@ -1572,12 +1575,25 @@ forward(struct tracer *tr, const struct signalfd_siginfo *si)
 
 	/* A signal from the terminal reached the whole process group,
 	 * the command included: passing it on would double it. */
-	if (si->ssi_code == SI_KERNEL || tr->main_pid <= 0 || tr->done)
+	bool stop = sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+	int i;
+
+	if (tr->main_pid <= 0 || tr->done)
 		return;
-	kill(tr->main_pid, sig);
-	if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
-		kill(getpid(), SIGSTOP);	/* stop beside it, as a shell
-						 * expects of its job */
+	if (si->ssi_code != SI_KERNEL)
+		kill(tr->main_pid, sig);
+	if (!stop)
+		return;
+	/* Stop beside the command, as a shell expects of its job; first let
+	 * its stop signal reach it (a stop signal the tracer has not passed
+	 * on yet would stop it again after the SIGCONT that resumes us). */
+	tr->main_group_stopped = false;
+	for (i = 0; i < 100 && !tr->main_group_stopped && !tr->done; i++) {
+		reap(tr);
+		if (!tr->main_group_stopped)
+			usleep(1000);
+	}
+	kill(getpid(), SIGSTOP);
 }
 
 static void

@@ -339,6 +339,24 @@ fnguard exits 7)" "ready got-$_sig 7" "$(tr '\n' ' ' <"$T/sig.out")$STOP_RC"
 sig_case TERM
 sig_case INT
 
+# Job control: SIGTSTP sent to fnguard stops the command and fnguard (as a
+# shell expects of its job); SIGCONT resumes both.
+"$FNGUARD" run -- sleep 30 </dev/null >/dev/null 2>"$T/tstp.err" &
+_fp=$!
+PIDS+=("$_fp")
+wait_for 5 test -n "$(pgrep -P "$_fp")"
+_cp=$(pgrep -P "$_fp")
+_state() { awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+kill -TSTP "$_fp"
+wait_for 3 test "$(_state "$_fp")" = T
+assert_eq "SIGTSTP to fnguard: it and the command stop" "T t" \
+    "$(_state "$_fp") $(_state "$_cp")"
+kill -CONT "$_fp"
+wait_for 3 test "$(_state "$_cp")" = S
+assert_eq "SIGCONT to fnguard: both go on" "S S" \
+    "$(_state "$_fp") $(_state "$_cp")"
+stop_pid "$_fp" 1 KILL
+
 # ==== 2. what the policy allows behaves as without fnguard ====
 
 cat >"$T/prog.py" <<'EOF'
