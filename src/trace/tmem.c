@@ -15,6 +15,7 @@
 
 #define PAGE 4096u
 #define MAX_LINKS 40
+#define MAX_ARGS 4096		/* arguments joined at the most */
 
 /* process_vm_readv(2) where the kernel has it, /proc/PID/mem otherwise. */
 static int
@@ -86,47 +87,56 @@ tmem_read_str(pid_t pid, uint64_t addr, char *buf, size_t size)
 	return -1;
 }
 
+/* Ends buf (used bytes so far) with "..." within size. */
+static void
+cut(char *buf, size_t used, size_t size)
+{
+	if (used > size - 4)
+		used = size - 4;
+	memcpy(buf + used, "...", 4);
+}
+
 int
 tmem_read_argv(pid_t pid, uint64_t addr, char *buf, size_t size)
 {
 	char arg[PAGE];
 	uint64_t ptr;
-	size_t used = 0, i, n;
-	ssize_t len;
+	size_t used = 0, i, len, room;
+	bool whole;
 
 	if (size < 4) {
 		errno = EINVAL;
 		return -1;
 	}
 	buf[0] = '\0';
-	for (i = 0; i < 4096; i++) {
+	for (i = 0; i < MAX_ARGS; i++) {
 		if (tmem_read(pid, addr + i * 8, &ptr, sizeof(ptr)) == -1)
 			return -1;
 		if (ptr == 0)
 			return 0;
-		len = tmem_read_str(pid, ptr, arg, sizeof(arg));
-		if (len == -1 && errno != ENAMETOOLONG)
-			return -1;
-		if (len == -1)
-			len = (ssize_t)strlen(arg);
-		n = (size_t)len + (used > 0);
-		if (used + n >= size - 3) {
-			/* Cut: what fits, then "...". */
-			n = size - 4 - used;
-			if (used > 0 && n > 0) {
-				buf[used++] = ' ';
-				n--;
-			}
-			memcpy(buf + used, arg, n);
-			memcpy(buf + used + n, "...", 4);
+		whole = true;
+		if (tmem_read_str(pid, ptr, arg, sizeof(arg)) == -1) {
+			if (errno != ENAMETOOLONG)
+				return -1;
+			arg[sizeof(arg) - 1] = '\0';	/* what was read */
+			whole = false;
+		}
+		len = strlen(arg);
+		if (i > 0 && used + 1 < size)	/* even before an empty one */
+			buf[used++] = ' ';
+		room = size - 1 - used;
+		if (len > room || !whole) {
+			memcpy(buf + used, arg, len < room ? len : room);
+			cut(buf, used + (len < room ? len : room), size);
 			return 0;
 		}
-		if (used > 0)
-			buf[used++] = ' ';
-		memcpy(buf + used, arg, (size_t)len);
-		used += (size_t)len;
+		memcpy(buf + used, arg, len);
+		used += len;
 		buf[used] = '\0';
 	}
+	/* More arguments than are read: say so. */
+	if (tmem_read(pid, addr + i * 8, &ptr, sizeof(ptr)) == 0 && ptr != 0)
+		cut(buf, used, size);
 	return 0;
 }
 
@@ -163,8 +173,11 @@ pathres_fd(pid_t pid, int fd, char *out, size_t outlen)
 	else
 		snprintf(link, sizeof(link), "/proc/%ld/fd/%d", (long)pid, fd);
 	n = readlink(link, out, outlen);
-	if (n == -1)
+	if (n == -1) {
+		if (errno == ENOENT && fd != AT_FDCWD)
+			errno = EBADF;	/* no such descriptor */
 		return -1;
+	}
 	if ((size_t)n >= outlen) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -199,6 +212,14 @@ proc_magic(const char *res)
 		return false;
 	for (p = res + 6; *p >= '0' && *p <= '9'; p++)
 		;
+	if (p > res + 6 && strncmp(p, "/task/", 6) == 0) {
+		const char *t = p + 6;
+
+		for (p = t; *p >= '0' && *p <= '9'; p++)
+			;
+		if (p == t)
+			return false;
+	}
 	return p > res + 6 && (strncmp(p, "/fd/", 4) == 0 ||
 	    strcmp(p, "/cwd") == 0 || strcmp(p, "/root") == 0 ||
 	    strcmp(p, "/exe") == 0);
@@ -282,7 +303,7 @@ resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 			return -1;
 		return 1;
 	}
-	if (strlen(path) >= sizeof(work)) {
+	if (strlen(path) >= PATH_MAX) {		/* as the kernel says */
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -290,7 +311,9 @@ resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 	if (path[0] != '/') {
 		if (pathres_fd(pid, dirfd, res, sizeof(res)) == -1)
 			return -1;
-		if (res[0] != '/') {	/* a dirfd that is no directory */
+		/* A dirfd that holds no directory (a pipe, a file). */
+		if (res[0] != '/' || (dirfd != AT_FDCWD &&
+		    (stat(res, &st) == -1 || !S_ISDIR(st.st_mode)))) {
 			errno = ENOTDIR;
 			return -1;
 		}
@@ -308,6 +331,10 @@ resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 		clen = strcspn(comp, "/");
 		wpos += clen;
 		is_last = work[wpos + strspn(work + wpos, "/")] == '\0';
+		if (clen > NAME_MAX) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
 		if (clen == 1 && comp[0] == '.')
 			continue;
 		if (clen == 2 && comp[0] == '.' && comp[1] == '.') {
@@ -332,7 +359,9 @@ resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 		}
 		if (append(res, &rlen, sizeof(res), comp, clen) == -1)
 			return -1;
-		if (is_last && last == PATHRES_NOFOLLOW)
+		/* A trailing "/" makes the kernel follow even a last link
+		 * that it would not follow otherwise. */
+		if (is_last && last == PATHRES_NOFOLLOW && work[wpos] != '/')
 			continue;
 		if (cached && !is_last) {
 			h = path_hash(res, rlen);

@@ -12,7 +12,7 @@
 : "${TOP_BUILDDIR:=$(pwd)}"
 
 FAILED=0
-for x in policy twpolicy event dnswire dnsquery sniff; do
+for x in policy twpolicy event dnswire dnsquery sniff tracee; do
 	runner=$TOP_BUILDDIR/tests/fuzz/corpus_$x
 	corpus=$TOP_SRCDIR/tests/fuzz/corpus/$x
 	echo "# $runner $corpus"
