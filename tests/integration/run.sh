@@ -1352,6 +1352,45 @@ r.get('domain') == 's3.amazon.com'" "['allow']"
 verdict_of "dns yahoo.com prevent" "r.get('event') == 'dns' and \
 r.get('domain') == 'yahoo.com'" "['prevent']"
 
+# ---- the embedded proxy: names and miners on the wire, requireResolved ----
+
+# A rule that reads connection bytes sends the command's TCP through the
+# proxy inside fnguard; what the address alone denies is refused before.
+policy wire '"network": {"effect": "prevent", "blacklistDomains": ["yahoo.com"], "requireResolved": true, "whitelistIPs": ["192.0.2.10"]}, "processes": {"effect": "prevent", "checkCryptoMiners": true}, "dns": {"effect": "prevent", "whitelist": ["*amazon.com"]}'
+fg 15 wire "$CURL" -s -m 5 -H 'Host: s3.amazon.com' http://192.0.2.10/
+assert_eq "proxy: an allowed Host at an allowed address passes" \
+    "$S3_INDEX 0" "$OUT $RC"
+fg 15 wire "$CURL" -s -m 5 -H 'Host: yahoo.com' http://192.0.2.10/
+assert_eq "proxy: a denied Host at an allowed address is cut off (curl 52 or 56)" \
+    1 "$(case $RC in 52 | 56) echo 1 ;; *) echo "$RC" ;; esac)"
+audit_has "proxy: the fronted name is audited with curl and the address" \
+    "{\"processPath\":\"$CURL\",\"domain\":\"yahoo.com\",\"ip\":\"192.0.2.10\",\"effect\":\"prevent\"}"
+fg 15 wire "$CURL" -s -m 5 http://www.amazon.com/
+assert_eq "proxy: a name whose address an allowed answer returned passes" \
+    "$WWW_INDEX 0" "$OUT $RC"
+fg 15 wire "$PY" -c 'import socket, errno
+s = socket.socket()
+try:
+    s.connect(("192.0.2.11", 80))
+    print("connected")
+except OSError as e:
+    print(errno.errorcode[e.errno])'
+assert_eq "requireResolved: an address no answer returned is refused (EACCES)" \
+    EACCES "$OUT"
+audit_has "requireResolved: audited as explicitlyDeniedIP naming python" \
+    "{\"attackType\":\"explicitlyDeniedIP\",\"ip\":\"192.0.2.11\",\"port\":80}"
+fg 15 wire "$PY" -c 'import socket
+s = socket.create_connection(("192.0.2.10", 8081), timeout=5)
+s.sendall(b"{\"id\": 1, \"method\": \"mining.subscribe\", \"params\": [\"xmrig/6.0\"]}\n")
+try:
+    print("reply", len(s.recv(100)))
+except OSError as e:
+    print("cut", e.errno)'
+assert_match "miner: stratum mining.subscribe is cut off" "$OUT" \
+    '^(reply 0|cut [0-9]+)$'
+audit_has "miner: audited as cryptoMinerProcess" \
+    "{\"attackType\":\"cryptoMinerProcess\",\"ip\":\"192.0.2.10\",\"port\":8081}"
+
 # ---- the Lambda exec wrapper ----
 
 # conf/fnguard-wrapper as AWS_LAMBDA_EXEC_WRAPPER: the runtime's command
