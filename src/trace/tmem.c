@@ -101,7 +101,7 @@ tmem_read_argv(pid_t pid, uint64_t addr, char *buf, size_t size)
 {
 	char arg[PAGE];
 	uint64_t ptr;
-	size_t used = 0, i, len, room;
+	size_t used = 0, i, len, room, sep;
 	bool whole;
 
 	if (size < 4) {
@@ -122,14 +122,20 @@ tmem_read_argv(pid_t pid, uint64_t addr, char *buf, size_t size)
 			whole = false;
 		}
 		len = strlen(arg);
-		if (i > 0 && used + 1 < size)	/* even before an empty one */
-			buf[used++] = ' ';
+		sep = i > 0;		/* a space even before an empty one */
 		room = size - 1 - used;
-		if (len > room || !whole) {
+		if (sep + len > room || !whole) {
+			/* What fits of it, then "...". */
+			if (sep && room > 0) {
+				buf[used++] = ' ';
+				room--;
+			}
 			memcpy(buf + used, arg, len < room ? len : room);
 			cut(buf, used + (len < room ? len : room), size);
 			return 0;
 		}
+		if (sep)
+			buf[used++] = ' ';
 		memcpy(buf + used, arg, len);
 		used += len;
 		buf[used] = '\0';

@@ -602,15 +602,16 @@ check_argv(const uint8_t *p, size_t n, uint8_t flags, uint8_t sizesel)
 		    strncmp(buf, full, len - 3) == 0;
 
 		/* "..." alone is a prefix-cut of anything: with the leading
-		 * empty arguments dropped, room to spare tells it apart. */
-		if (a.n > 1 && a.v[0][0] == '\0')
-			holds(cut && total + 4 > size, "an argv that starts "
-			    "with an empty argument is not joined like others");
-		else if (longest >= ARG_PAGE)
+		 * empty arguments dropped, room to spare tells it apart
+		 * (unless the count or an argument's length cut it). */
+		if (longest >= ARG_PAGE)
 			holds(cut, LONGARG_CUT);
 		else if (a.n > 4096)
 			holds(cut, "an argv of more than 4096 arguments was "
 			    "cut without \"...\"");
+		else if (a.n > 1 && a.v[0][0] == '\0')
+			holds(cut && total + 4 > size, "an argv that starts "
+			    "with an empty argument is not joined like others");
 		else if (holds(cut, "an argv is neither whole nor a prefix "
 		    "and \"...\""))
 			holds(total + 4 > size,
