@@ -24,7 +24,7 @@ static const struct command commands[] = {
 	{ "learn", cmd_learn, "turn recorded activity into a least-privilege "
 	    "policy" },
 	{ "encode", cmd_encode, "make a TW_POLICY value (and signing keys)" },
-	{ "daemon", cmd_daemon, "the enforcing DNS resolver" },
+	{ "daemon", cmd_daemon, "the enforcing DNS resolver and TCP proxy" },
 	{ NULL, NULL, NULL },
 };
 
