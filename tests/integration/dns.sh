@@ -127,22 +127,7 @@ first_ttl() {
 # jl FILE EXPR: a Python expression over recs (the JSON lines of FILE
 # that parse as objects), printed.
 jl() {
-	nsx "$PY" - "$1" "$2" <<'EOF'
-import fnmatch, json, sys
-recs = []
-try:
-    with open(sys.argv[1], encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                o = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(o, dict):
-                recs.append(o)
-except OSError:
-    pass
-print(eval(sys.argv[2]))
-EOF
+	nsx "$PY" "$TOP_SRCDIR/tests/integration/aq.py" "$1" eval "$2"
 }
 
 # wait_jl SECONDS FILE EXPR: until EXPR prints True.

@@ -567,22 +567,7 @@ pyx() {	# SECONDS ARGS...: the Python helper inside the namespace
 # jl FILE EXPR: a Python expression over recs (the JSON lines of FILE
 # that parse as objects), printed.
 jl() {
-	"$PY" - "$1" "$2" <<'EOF'
-import json, sys
-recs = []
-try:
-    with open(sys.argv[1], encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                o = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(o, dict):
-                recs.append(o)
-except OSError:
-    pass
-print(eval(sys.argv[2]))
-EOF
+	"$PY" "$TOP_SRCDIR/tests/integration/aq.py" "$1" eval "$2"
 }
 
 _jl_true() {
