@@ -593,8 +593,9 @@ pin_open(struct tracee *t, const struct filecall *fc,
     struct user_regs_struct *r, uint64_t flags, bool not_plain)
 {
 	struct { uint64_t flags, mode, resolve; } how;
+	char blob[4096 + 8 + sizeof(how)];
 	uint64_t path_at, how_at;
-	size_t len = strlen(t->checked) + 1;
+	size_t len = strlen(t->checked) + 1, how_off;
 
 	if (fc->type != F_OPEN || not_plain ||
 	    (flags & ~(uint64_t)OPEN_FLAGS) || len > 4096)
@@ -605,9 +606,14 @@ pin_open(struct tracee *t, const struct filecall *fc,
 		how.mode = (fc->nr == __NR_creat ? arg(r, 1) :
 		    fc->nr == __NR_open ? arg(r, 2) : arg(r, 3)) & 07777;
 	how.resolve = RESOLVE_NO_SYMLINKS;
-	if (scratch_put(t->tid, r, 0, t->checked, len, &path_at) == -1 ||
-	    scratch_put(t->tid, r, 4096, &how, sizeof(how), &how_at) == -1)
+	/* One write: the path, then the open_how 8-aligned after it. */
+	how_off = (len + 7) & ~(size_t)7;
+	memcpy(blob, t->checked, len);
+	memcpy(blob + how_off, &how, sizeof(how));
+	if (scratch_put(t->tid, r, 0, blob, how_off + sizeof(how),
+	    &path_at) == -1)
 		return false;
+	how_at = path_at + how_off;
 	r->orig_rax = __NR_openat2;
 	set_arg(r, 0, (uint64_t)(int64_t)AT_FDCWD);
 	set_arg(r, 1, path_at);
@@ -1605,10 +1611,15 @@ signal_cb(evutil_socket_t fd, short what, void *arg)
 	size_t i;
 
 	(void)what;
-	while ((n = read(fd, si, sizeof(si))) > 0)
+	/* A short read has taken all there was (one read per stop, not a
+	 * second one to hear EAGAIN). */
+	do {
+		if ((n = read(fd, si, sizeof(si))) <= 0)
+			break;
 		for (i = 0; i < (size_t)n / sizeof(si[0]); i++)
 			if (si[i].ssi_signo != SIGCHLD)
 				forward(tr, &si[i]);
+	} while ((size_t)n == sizeof(si));
 	reap(tr);
 }
 
