@@ -400,14 +400,17 @@ on_exec(struct tracer *tr, struct tracee *t, const struct user_regs_struct *r,
 	}
 	/* Nothing there: the kernel fails it (execvp walks PATH this way);
 	 * a file that appears meanwhile meets the check at the exec event. */
+	memset(&st, 0, sizeof(st));
 	if (stat(t->checked, &st) == -1 && strncmp(t->checked, "/memfd:", 7) != 0)
 		return ACT_ALLOW;	/* pending stays none: judged at the event */
 	if (tmem_read_argv(t->tid, argv, command, sizeof(command)) == -1) {
 		*err = EFAULT;
 		return ACT_DENY;
 	}
-	if (!script_interpreter(t->tgid, t->tid, t->checked, t->interp,
-	    sizeof(t->interp)))
+	/* Only a regular file can be a script: opening whatever the tracee
+	 * names (a device, a FIFO) could do something or block. */
+	if (!S_ISREG(st.st_mode) || !script_interpreter(t->tgid, t->tid,
+	    t->checked, t->interp, sizeof(t->interp)))
 		t->interp[0] = '\0';
 	event_for(tr, t, &ev, EVENT_EXEC);
 	ev.process_path = t->checked;

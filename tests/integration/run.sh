@@ -1355,6 +1355,14 @@ assert_match "miner: stratum mining.subscribe is cut off" "$OUT" \
 audit_has "miner: audited as cryptoMinerProcess" \
     "{\"attackType\":\"cryptoMinerProcess\",\"ip\":\"192.0.2.10\",\"port\":8081}"
 
+# An exec of something that is no regular file (a FIFO here) is refused
+# by the kernel; fnguard must not open it to look for "#!" (a device could
+# act on an open, a FIFO could block).
+mkfifo "$T/fifo" && chmod 755 "$T/fifo"
+fg 10 wide sh -c "'$T/fifo'; echo \$?"
+assert_eq "exec of a FIFO: refused by the kernel (126), nothing hangs" \
+    "126 0" "$OUT $RC"
+
 # ---- the Lambda exec wrapper ----
 
 # conf/fnguard-wrapper as AWS_LAMBDA_EXEC_WRAPPER: the runtime's command
