@@ -11,7 +11,9 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,7 +115,7 @@ struct run {
 	struct resolver *resolver;
 	struct proxy *proxy;
 	struct tracer *tracer;
-	char dir[64], resolv_conf[96];
+	char dir[80], resolv_conf[112];
 };
 
 static bool
@@ -171,6 +173,38 @@ dns_port(const struct sockaddr_storage *sa)
 	    ((const struct sockaddr_in6 *)sa)->sin6_port);
 }
 
+/* Directories of runs that died without cleaning up (kill -9): their
+ * pid is in the name and no longer runs fnguard. */
+static void
+sweep_stale_dirs(void)
+{
+	char path[PATH_MAX], exe[PATH_MAX], link[64];
+	struct dirent *de;
+	DIR *d;
+	ssize_t n;
+	long pid;
+
+	if ((d = opendir("/tmp")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "fnguard-run.", 12) != 0 ||
+		    (pid = strtol(de->d_name + 12, NULL, 10)) <= 0)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
+		if ((n = readlink(link, exe, sizeof(exe) - 1)) > 0) {
+			exe[n] = '\0';
+			if (strstr(exe, "fnguard") != NULL)
+				continue;	/* still running */
+		}
+		snprintf(path, sizeof(path), "/tmp/%s/resolv.conf",
+		    de->d_name);
+		unlink(path);
+		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		rmdir(path);
+	}
+	closedir(d);
+}
+
 /* A resolv.conf naming the resolver, with the system's other lines. */
 static int
 write_resolv_conf(struct run *r, const struct sockaddr_storage *dns)
@@ -182,7 +216,9 @@ write_resolv_conf(struct run *r, const struct sockaddr_storage *dns)
 	    (const void *)&((const struct sockaddr_in6 *)dns)->sin6_addr;
 
 	inet_ntop(dns->ss_family, a, addr, sizeof(addr));
-	snprintf(r->dir, sizeof(r->dir), "/tmp/fnguard-run.XXXXXX");
+	sweep_stale_dirs();
+	snprintf(r->dir, sizeof(r->dir), "/tmp/fnguard-run.%ld.XXXXXX",
+	    (long)getpid());
 	if (mkdtemp(r->dir) == NULL) {
 		r->dir[0] = '\0';
 		return -1;
