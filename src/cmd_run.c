@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <getopt.h>
 #include <signal.h>
@@ -178,11 +179,13 @@ dns_port(const struct sockaddr_storage *sa)
 static void
 sweep_stale_dirs(void)
 {
-	char path[PATH_MAX], exe[PATH_MAX], link[64];
+	char exe[PATH_MAX], link[64];
 	struct dirent *de;
+	struct stat st;
 	DIR *d;
 	ssize_t n;
 	long pid;
+	int fd;
 
 	if ((d = opendir("/tmp")) == NULL)
 		return;
@@ -196,11 +199,16 @@ sweep_stale_dirs(void)
 			if (strstr(exe, "fnguard") != NULL)
 				continue;	/* still running */
 		}
-		snprintf(path, sizeof(path), "/tmp/%s/resolv.conf",
-		    de->d_name);
-		unlink(path);
-		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
-		rmdir(path);
+		/* Only a real directory of ours: never through a symlink
+		 * someone else put there. */
+		if ((fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1)
+			continue;
+		if (fstat(fd, &st) == 0 && st.st_uid == geteuid()) {
+			unlinkat(fd, "resolv.conf", 0);
+			unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+		}
+		close(fd);
 	}
 	closedir(d);
 }
