@@ -240,6 +240,13 @@ set_arg(struct user_regs_struct *r, int i, uint64_t v)
 	}
 }
 
+/* Where the scratch area starts: below the red zone, 16-aligned. */
+static uint64_t
+scratch_base(const struct user_regs_struct *r)
+{
+	return (r->rsp - RED_ZONE - SCRATCH) & ~(uint64_t)15;
+}
+
 /* Copies buf below the stopped thread's stack pointer, at offset off of
  * the scratch area; the call then reads fnguard's copy, not memory that
  * another thread could change after the check. */
@@ -247,7 +254,7 @@ static int
 scratch_put(pid_t tid, const struct user_regs_struct *r, size_t off,
     const void *buf, size_t len, uint64_t *addr)
 {
-	uint64_t base = (r->rsp - RED_ZONE - SCRATCH) & ~(uint64_t)15;
+	uint64_t base = scratch_base(r);
 
 	if (off + len > SCRATCH) {
 		errno = E2BIG;
@@ -576,7 +583,7 @@ memory_private(struct tracer *tr, struct tracee *t,
 	}
 	memset(&q, 0, sizeof(q));
 	q.size = sizeof(q);
-	q.query_addr = r->rsp - RED_ZONE - SCRATCH;
+	q.query_addr = scratch_base(r);
 	if (ioctl(leader->maps_fd, PROCMAP_QUERY_IOCTL, &q) == -1)
 		return false;
 	return !(q.vma_flags & PROCMAP_VMA_SHARED) &&
