@@ -32,10 +32,11 @@ void procfinder_free(struct procfinder *);
  * connected to: with it the socket is looked up by the exact connection,
  * without it by the client's address and port. Returns 0, or -1 when it
  * cannot be found (a remote client, a process gone, or the scan budget
- * spent).
+ * spent). For a denial, whose audit must name the process, the budget's
+ * time limit does not apply, only its count of walks a second.
  */
 int procfinder_lookup(struct procfinder *, int proto,
-    const struct sockaddr *peer, const struct sockaddr *local,
+    const struct sockaddr *peer, const struct sockaddr *local, bool denial,
     struct procinfo *out);
 
 /* Describes a process by pid. Returns 0 or -1. */

@@ -274,7 +274,7 @@ monotonic_us(void)
 
 int
 procfinder_lookup(struct procfinder *f, int proto,
-    const struct sockaddr *peer, const struct sockaddr *local,
+    const struct sockaddr *peer, const struct sockaddr *local, bool denial,
     struct procinfo *out)
 {
 	struct inode_pid *e;
@@ -299,10 +299,11 @@ procfinder_lookup(struct procfinder *f, int proto,
 			f->scan_us = 0;
 		}
 		/* Walks cost time on the event loop: a few a second always,
-		 * more while they stay within SCAN_BUDGET_US, never more
-		 * than max_scans. */
-		if (f->scans >= f->max_scans || (f->scans >= SCAN_ALWAYS &&
-		    f->scan_us >= SCAN_BUDGET_US))
+		 * more while they stay within SCAN_BUDGET_US (for a denial,
+		 * whose audit must name the process, whatever they cost),
+		 * never more than max_scans. */
+		if (f->scans >= f->max_scans || (!denial &&
+		    f->scans >= SCAN_ALWAYS && f->scan_us >= SCAN_BUDGET_US))
 			return -1;
 		f->scans++;
 		t0 = monotonic_us();

@@ -372,7 +372,7 @@ find_process(struct resolver *r, bool tcp, const struct sockaddr_storage *peer)
 		return a->found ? &a->info : NULL;
 	a->found = r->guard->procs != NULL &&
 	    procfinder_lookup(r->guard->procs, tcp ? IPPROTO_TCP : IPPROTO_UDP,
-	    (const struct sockaddr *)peer, NULL, &a->info) == 0;
+	    (const struct sockaddr *)peer, NULL, false, &a->info) == 0;
 	a->peer = *peer;
 	a->tcp = tcp;
 	a->expires_ms = now + ATTR_TTL_MS;

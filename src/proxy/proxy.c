@@ -386,7 +386,8 @@ session_judge(struct session *s, const char *domain, bool miner,
 		 * (the original destination), or for inbound, to us. */
 		s->found = procfinder_lookup(g->procs, IPPROTO_TCP,
 		    (const struct sockaddr *)&s->peer, s->inbound ? NULL :
-		    (const struct sockaddr *)&s->dst, s->proc) == 0;
+		    (const struct sockaddr *)&s->dst,
+		    v.verdict != VERDICT_ALLOW, s->proc) == 0;
 		session_event(s, &ev, domain, miner);
 	}
 	guard_judge(g, &ev, now_ms(), &v);
