@@ -18,12 +18,7 @@ need_root
 for _t in ip ss nsd dig wget curl getent; do
 	need_tool "$_t"
 done
-if [ -x /usr/bin/python3 ]; then
-	PY=/usr/bin/python3
-else
-	need_tool python3
-	PY=$(command -v python3)
-fi
+use_python
 
 SEED=$CONF/policies/amazon-dns.json
 [ -f "$SEED" ] || { not_ok "seed policy $SEED exists"; finish; }

@@ -38,6 +38,18 @@ need_tool() {
 	command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"
 }
 
+# use_python: PY (Debian's python3 when there, as the tests' processPath
+# expectations assume) and PYEXE (the executable it resolves to).
+use_python() {
+	if [ -x /usr/bin/python3 ]; then
+		PY=/usr/bin/python3
+	else
+		need_tool python3
+		PY=$(command -v python3)
+	fi
+	PYEXE=$(readlink -f "$PY")
+}
+
 need_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
 }

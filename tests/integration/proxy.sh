@@ -32,13 +32,7 @@ need_root
 for _t in ip ss nft nsd openssl curl getent; do
 	need_tool "$_t"
 done
-if [ -x /usr/bin/python3 ]; then
-	PY=/usr/bin/python3
-else
-	need_tool python3
-	PY=$(command -v python3)
-fi
-PYEXE=$(readlink -f "$PY")
+use_python
 CURL=$(readlink -f "$(command -v curl)")
 OPENSSL=$(readlink -f "$(command -v openssl)")
 NFT_RULES=$CONF/redirect/nftables.nft
