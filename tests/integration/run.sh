@@ -25,13 +25,7 @@ for _t in ip ss nsd dig wget curl getent timeout sha256sum musl-gcc gcc \
     setpriv; do
 	need_tool "$_t"
 done
-if [ -x /usr/bin/python3 ]; then
-	PY=/usr/bin/python3
-else
-	need_tool python3
-	PY=$(command -v python3)
-fi
-PYEXE=$(readlink -f "$PY")
+use_python
 WGET=$(readlink -f "$(command -v wget)")
 CURL=$(readlink -f "$(command -v curl)")
 SH=$(readlink -f /bin/sh)
@@ -1362,6 +1356,15 @@ mkfifo "$T/fifo" && chmod 755 "$T/fifo"
 fg 10 wide sh -c "'$T/fifo'; echo \$?"
 assert_eq "exec of a FIFO: refused by the kernel (126), nothing hangs" \
     "126 0" "$OUT $RC"
+
+# The resolver cannot listen where it is told (an address no interface
+# has): with a dns section that is fatal, before anything runs.
+FG_OPTS=(--dns-listen 192.0.2.250)
+fg 10 "$SEED" sh -c 'echo ran'
+FG_OPTS=()
+assert_eq "run --dns-listen on an address nobody has: exit 1, CMD never runs" \
+    " 1" "$OUT $RC"
+assert_contains "and it says why" "$ERR" "run: the resolver cannot listen"
 
 # ---- the Lambda exec wrapper ----
 

@@ -263,9 +263,16 @@ if [ "$HAVE_I386" = 1 ]; then
 	no_line "i386: the denied file is not read" "int80 read:"
 	no_line "i386: the denied program does not run" "int80 exec: OK"
 fi
-line "x32 openat fails with ENOSYS" "x32 openat: ENOSYS"
-line "x32 connect fails with ENOSYS" "x32 connect: ENOSYS"
-no_line "x32: the denied file is not read" "x32 read:"
+if [ "$HAVE_X32" = 1 ]; then
+	line "x32 openat fails with ENOSYS" "x32 openat: ENOSYS"
+	line "x32 connect fails with ENOSYS" "x32 connect: ENOSYS"
+	no_line "x32: the denied file is not read" "x32 read:"
+else
+	# Without the x32 ABI every x32 call is ENOSYS with or without
+	# fnguard: nothing to show here (check_seccomp runs the filter on
+	# x32 numbers itself).
+	echo "# note: x32 not checked here: the kernel refuses it anyway"
+fi
 listeners_stop
 assert_eq "int80/x32: no connection reached 127.0.0.9" 0 "$ACC9"
 
