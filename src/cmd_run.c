@@ -312,6 +312,11 @@ cmd_run(int argc, char **argv)
 	tc.plan.net = (rule != NULL && (on(rule->network.effect) || dns_on)) ||
 	    o.so.record_path != NULL;
 	tc.plan.io_uring = !tc.plan.files && !tc.plan.net;
+	/* Opens go to a seccomp listener where the kernel has one;
+	 * FNGUARD_NO_LISTENER=1 keeps them on ptrace stops (for
+	 * comparison, and the tests of kernels without one). */
+	tc.plan.notify = getenv("FNGUARD_NO_LISTENER") == NULL ||
+	    strcmp(getenv("FNGUARD_NO_LISTENER"), "1") != 0;
 	if (tc.plan.net) {
 		if (start_resolver(&r, &tc) == -1) {
 			if (dns_on || o.dns_listen != NULL) {
@@ -346,12 +351,15 @@ cmd_run(int argc, char **argv)
 	tracer_stats(r.tracer, &ts);
 	log_debug("run: %llu processes, %llu stops (%llu seccomp), %llu "
 	    "denied, %llu killed, %llu redirected, %llu fast opens, "
-	    "%llu replies fixed",
+	    "%llu replies fixed, %llu listener calls, %llu opened for the "
+	    "caller, %llu sent to a ptrace stop",
 	    (unsigned long long)ts.processes, (unsigned long long)ts.stops,
 	    (unsigned long long)ts.seccomp_stops, (unsigned long long)ts.denied,
 	    (unsigned long long)ts.killed, (unsigned long long)ts.redirected,
 	    (unsigned long long)ts.fast_opens,
-	    (unsigned long long)ts.replies_fixed);
+	    (unsigned long long)ts.replies_fixed,
+	    (unsigned long long)ts.notifications,
+	    (unsigned long long)ts.handed, (unsigned long long)ts.retraced);
 done:
 	tracer_free(r.tracer);
 	proxy_free(r.proxy);

@@ -23,7 +23,18 @@ struct seccomp_plan {
 	bool net;		/* connect, sendto/sendmsg/sendmmsg, bind,
 				 * listen, raw and packet sockets */
 	bool io_uring;		/* io_uring allowed (nothing to enforce) */
+	bool notify;		/* open, openat and creat go to a listener
+				 * (SECCOMP_RET_USER_NOTIF), not a ptrace
+				 * stop, unless marked (below) */
 };
+
+/* In the high word of open's or creat's second argument or openat's
+ * third, the mark that sends the call to a ptrace stop all the same. */
+#define SECCOMP_RETRACE_MAGIC 0x464e4755u	/* "FNGU" */
+
+/* Does the listener hear of nr because it changes a thread's
+ * credentials (setuid, capset, unshare, ...)? */
+bool seccomp_creds_call(int nr);
 
 /* Is the filter usable on this kernel and architecture? */
 bool seccomp_supported(void);
@@ -34,9 +45,11 @@ size_t seccomp_build(const struct seccomp_plan *plan, void *out, size_t max);
 
 /*
  * Installs the filter in the calling process (the launcher's child, just
- * before exec): no_new_privs when the caller lacks CAP_SYS_ADMIN. Returns
- * 0, or -1 with errno.
+ * before exec): no_new_privs when the caller lacks CAP_SYS_ADMIN. With
+ * plan->notify, *listener is the new listener's descriptor (close-on-exec),
+ * or -1 when the kernel gives none (the filter is then built without
+ * notify). Returns 0, or -1 with errno.
  */
-int seccomp_install(const struct seccomp_plan *plan);
+int seccomp_install(const struct seccomp_plan *plan, int *listener);
 
 #endif

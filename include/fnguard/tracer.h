@@ -45,6 +45,9 @@ struct tracer_stats {
 	uint64_t stops, seccomp_stops, denied, killed, processes, redirected;
 	uint64_t fast_opens;		/* opens checked without a second stop */
 	uint64_t replies_fixed;		/* DNS replies shown from the asked server */
+	uint64_t notifications;		/* calls read from the seccomp listener */
+	uint64_t handed;		/* opens done by fnguard for the caller */
+	uint64_t retraced;		/* listener calls sent to a ptrace stop */
 };
 
 struct tracer;

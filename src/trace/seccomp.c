@@ -22,6 +22,9 @@
 #ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
 
 #define X32_SYSCALL_BIT 0x40000000u
 #define RET_TRACE SECCOMP_RET_TRACE
@@ -39,6 +42,36 @@ static const int open_calls[] = {
 	__NR_open, __NR_openat, __NR_openat2, __NR_creat,
 	__NR_open_by_handle_at,
 };
+
+/* With a listener (plan->notify), these go to it instead, but when the
+ * high word of the argument named here holds SECCOMP_RETRACE_MAGIC: the
+ * tracer's way of sending a call it chose not to answer there back
+ * through a ptrace stop. open(2) and openat(2) take their flags, creat(2)
+ * its mode, as an int: the kernel ignores that word. */
+static const int notify_a1_calls[] = { __NR_open, __NR_creat };
+static const int notify_a2_calls[] = { __NR_openat };
+static const int notify_trace_calls[] = { __NR_openat2,
+	__NR_open_by_handle_at };
+
+/* Calls that change what a thread may open: the listener hears of them
+ * (and lets them run) so that it opens files for a thread only with the
+ * credentials the thread has. */
+static const int creds_calls[] = {
+	__NR_setuid, __NR_setgid, __NR_setreuid, __NR_setregid,
+	__NR_setgroups, __NR_setresuid, __NR_setresgid, __NR_setfsuid,
+	__NR_setfsgid, __NR_capset, __NR_unshare,
+};
+
+bool
+seccomp_creds_call(int nr)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(creds_calls) / sizeof(creds_calls[0]); i++)
+		if (creds_calls[i] == nr)
+			return true;
+	return false;
+}
 
 static const int file_calls[] = {
 	__NR_truncate,
@@ -99,7 +132,7 @@ emit(struct prog *p, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
 
 /* Calls whose decision looks at an argument: the code after nr matched. */
 enum special { SP_NONE, SP_SECCOMP, SP_SENDTO, SP_RECVFROM, SP_SOCKET,
-	SP_CLONE };
+	SP_CLONE, SP_NOTIFY_A1, SP_NOTIFY_A2 };
 
 struct entry {
 	int nr;
@@ -148,6 +181,9 @@ action_len(const struct entry *e)
 		return 6;
 	case SP_SOCKET:
 		return 7;
+	case SP_NOTIFY_A1:
+	case SP_NOTIFY_A2:
+		return 4;
 	default:
 		return 1;
 	}
@@ -194,6 +230,13 @@ emit_action(struct prog *p, const struct entry *e)
 		JEQ(p, SOCK_RAW, 0, 1);
 		RET(p, RET_TRACE);
 		RET(p, RET_ALLOW);
+		break;
+	case SP_NOTIFY_A1:
+	case SP_NOTIFY_A2:
+		LD(p, ARG_HI(e->sp == SP_NOTIFY_A1 ? 1 : 2));
+		JEQ(p, SECCOMP_RETRACE_MAGIC, 0, 1);
+		RET(p, RET_TRACE);
+		RET(p, SECCOMP_RET_USER_NOTIF);
 		break;
 	default:
 		RET(p, e->action);
@@ -263,9 +306,19 @@ seccomp_build(const struct seccomp_plan *plan, void *out, size_t max)
 	ADD(&e, seccomp_call, 0, SP_SECCOMP);
 	ADD(&e, clone_call, 0, SP_CLONE);
 	ADD(&e, clone3_call, RET_ERRNO(ENOSYS), SP_NONE);
+	/* An exec is judged at the listener or the seccomp stop, and again
+	 * at PTRACE_EVENT_EXEC against the image the kernel loaded: the
+	 * first look needs no ptrace stop. */
 	if (plan->exec)
-		ADD(&e, exec_calls, RET_TRACE, SP_NONE);
-	ADD(&e, open_calls, RET_TRACE, SP_NONE);
+		ADD(&e, exec_calls, plan->notify ? SECCOMP_RET_USER_NOTIF :
+		    RET_TRACE, SP_NONE);
+	if (plan->notify) {
+		ADD(&e, notify_a1_calls, 0, SP_NOTIFY_A1);
+		ADD(&e, notify_a2_calls, 0, SP_NOTIFY_A2);
+		ADD(&e, notify_trace_calls, RET_TRACE, SP_NONE);
+		ADD(&e, creds_calls, SECCOMP_RET_USER_NOTIF, SP_NONE);
+	} else
+		ADD(&e, open_calls, RET_TRACE, SP_NONE);
 	if (plan->files) {
 		ADD(&e, mount_calls, RET_ERRNO(EPERM), SP_NONE);
 		ADD(&e, file_calls, RET_TRACE, SP_NONE);
@@ -296,25 +349,58 @@ seccomp_supported(void)
 	return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != -1 || errno != EINVAL;
 }
 
-int
-seccomp_install(const struct seccomp_plan *plan)
+static int
+install(struct sock_fprog *prog, unsigned long flags)
 {
-	struct sock_filter ins[1024];
-	struct sock_fprog prog;
-	size_t n;
+	int r;
 
-	if ((n = seccomp_build(plan, ins, sizeof(ins) / sizeof(ins[0]))) == 0) {
-		errno = E2BIG;
-		return -1;
-	}
-	prog.len = (unsigned short)n;
-	prog.filter = ins;
 	/* Without CAP_SYS_ADMIN the kernel asks for no_new_privs. */
-	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
-		return 0;
-	if (errno != EACCES)
-		return -1;
+	if ((r = (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags,
+	    prog)) != -1 || errno != EACCES)
+		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return -1;
-	return (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	return (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+}
+
+int
+seccomp_install(const struct seccomp_plan *plan, int *listener)
+{
+	/* WAIT_KILLABLE_RECV (5.19): once fnguard has read a call, only a
+	 * fatal signal ends its wait, so an open is not cut short by EINTR
+	 * because a handler ran meanwhile. Kernels before 5.0 have no
+	 * listeners, and a process may hold only one (EBUSY: fnguard runs
+	 * under another supervisor): then opens stop for ptrace too. */
+	static const unsigned long tries[] = {
+		SECCOMP_FILTER_FLAG_NEW_LISTENER |
+		    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+		SECCOMP_FILTER_FLAG_NEW_LISTENER,
+	};
+	struct sock_filter ins[1024];
+	struct seccomp_plan p = *plan;
+	struct sock_fprog prog;
+	size_t n, i;
+	int r;
+
+	*listener = -1;
+	for (;;) {
+		if ((n = seccomp_build(&p, ins, sizeof(ins) /
+		    sizeof(ins[0]))) == 0) {
+			errno = E2BIG;
+			return -1;
+		}
+		prog.len = (unsigned short)n;
+		prog.filter = ins;
+		if (!p.notify)
+			return install(&prog, 0) == -1 ? -1 : 0;
+		for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+			if ((r = install(&prog, tries[i])) >= 0) {
+				*listener = r;
+				return 0;
+			}
+			if (errno != EINVAL && errno != EBUSY)
+				return -1;
+		}
+		p.notify = false;
+	}
 }

@@ -242,7 +242,15 @@ proc_magic(const char *res)
 #define DIRCACHE_SLOTS 4096
 #define DIRCACHE_MS 1000
 
-static struct { uint64_t hash; int64_t until; } dircache[DIRCACHE_SLOTS];
+static struct { uint64_t hash; int64_t until; uint64_t epoch; }
+    dircache[DIRCACHE_SLOTS];
+static uint64_t dircache_epoch;		/* entries of older epochs are gone */
+
+void
+pathres_forget(void)
+{
+	dircache_epoch++;
+}
 
 static uint64_t
 path_hash(const char *s, size_t len)
@@ -374,7 +382,9 @@ resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 			slot = h % DIRCACHE_SLOTS;
 			if (now == 0)
 				now = mono_ms();
-			if (dircache[slot].hash == h && dircache[slot].until > now)
+			if (dircache[slot].hash == h &&
+			    dircache[slot].until > now &&
+			    dircache[slot].epoch == dircache_epoch)
 				continue;
 		}
 		if (lstat(res, &st) == -1)
@@ -382,6 +392,7 @@ resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 		if (S_ISDIR(st.st_mode) && cached && !is_last) {
 			dircache[slot].hash = h;
 			dircache[slot].until = now + DIRCACHE_MS;
+			dircache[slot].epoch = dircache_epoch;
 		}
 		if (!S_ISLNK(st.st_mode))
 			continue;

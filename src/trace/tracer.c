@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <linux/kcmp.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 
 #include "fnguard/log.h"
@@ -44,6 +46,18 @@ struct procmap_query_abi {
 	uint64_t vma_name_addr, build_id_addr;
 };
 #define PROCMAP_QUERY_IOCTL _IOWR('f', 17, struct procmap_query_abi)
+
+/* Linux 6.6: the listener's waker and the waiting thread trade places on
+ * one CPU (a wake-up on another costs tens of microseconds in a VM). */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, uint64_t)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+#define ERESTARTSYS_ 512	/* the kernel's restart codes, 512..514 */
+#define ERESTARTNOINTR_ 513
+#define ERESTARTNOHAND_ 514
 #define PROCMAP_VMA_SHARED 0x08
 
 /* The flags open(2) and openat2(2) both take. */
@@ -79,6 +93,11 @@ struct tracee {
 	int pend_fd;
 	struct sockaddr_storage pend_addr;
 	bool have_actor;
+	bool retrace;			/* interrupted to stop for ptrace */
+	/* Its credentials are fnguard's own (looked up once, forgotten at
+	 * exec and at every call that changes them): fnguard may open
+	 * files in its place (ACT_ADDFD). */
+	enum { CREDS_UNKNOWN, CREDS_SAME, CREDS_OTHER } creds;
 	/* The leader of a thread group counts its threads; a process whose
 	 * memory another process shares (CLONE_VM) is marked. Opens in a
 	 * process whose memory only the stopped thread can touch skip the
@@ -107,9 +126,20 @@ struct tracer {
 	struct redirect redirects[REDIRECTS];
 	size_t next_redirect;
 	struct tracer_stats stats;
+	size_t ntasks;			/* threads traced, all processes */
+	/* The seccomp listener (opens), once the child has handed it over
+	 * through hand_fd (its number) and been told to go on (ack_fd). */
+	int listener, hand_fd, ack_fd;
+	struct event *notifev, *handev;
+	bool in_notif;			/* deciding a listener's call */
+	const char *addfd_path;		/* ACT_ADDFD: the file to give */
+	uint64_t addfd_flags;		/* and the flags it is opened with */
+	char self_creds[1024];		/* fnguard's, as creds_of shows them */
 };
 
-enum act { ACT_ALLOW, ACT_EXIT, ACT_DENY, ACT_KILL };
+/* ACT_ADDFD and ACT_RETRACE answer listener calls only: the call gets a
+ * descriptor fnguard opened, or is sent back to stop for ptrace. */
+enum act { ACT_ALLOW, ACT_EXIT, ACT_DENY, ACT_KILL, ACT_ADDFD, ACT_RETRACE };
 
 static const int forwarded[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
@@ -190,6 +220,7 @@ add(struct tracer *tr, pid_t tid)
 	t->next = tr->buckets[b];
 	tr->buckets[b] = t;
 	tr->stats.processes++;
+	tr->ntasks++;
 	return t;
 }
 
@@ -202,6 +233,7 @@ drop(struct tracer *tr, pid_t tid)
 	    pp = &t->next)
 		if (t->tid == tid) {
 			*pp = t->next;
+			tr->ntasks--;
 			if (t->tgid != tid &&
 			    (leader = find(tr, t->tgid)) != NULL)
 				leader->threads--;
@@ -442,6 +474,7 @@ exec_event(struct tracer *tr, struct tracee *t)
 
 	t->have_actor = false;
 	t->shared_vm = false;		/* a new address space of its own */
+	t->creds = CREDS_UNKNOWN;	/* a set-user-ID image may change them */
 	if (t->maps_fd != -1) {
 		close(t->maps_fd);
 		t->maps_fd = -1;
@@ -665,6 +698,76 @@ pin_path(struct tracee *t, struct user_regs_struct *r, int di, int pi,
 	return 0;
 }
 
+/*
+ * What decides what a thread may open, as text: the Uid, Gid, Groups and
+ * CapEff lines of /proc/PID/task/TID/status (pid 0: fnguard) and the user
+ * namespace. Returns 0, or -1.
+ */
+static int
+creds_of(pid_t pid, pid_t tid, char *out, size_t outlen)
+{
+	static const char *const keys[] = { "\nUid:", "\nGid:", "\nGroups:",
+		"\nCapEff:" };
+	char path[64], buf[4096], *p, *e;
+	size_t len = 0, i;
+	ssize_t n;
+	int fd;
+
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/thread-self/status");
+	else
+		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status",
+		    (long)pid, (long)tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf + 1, sizeof(buf) - 2);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[0] = '\n';
+	buf[n + 1] = '\0';
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if ((p = strstr(buf, keys[i])) == NULL ||
+		    (e = strchr(p + 1, '\n')) == NULL ||
+		    len + (size_t)(e - p) >= outlen)
+			return -1;
+		memcpy(out + len, p, (size_t)(e - p));
+		len += (size_t)(e - p);
+	}
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/self/ns/user");
+	else
+		snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)tid);
+	if ((n = readlink(path, out + len, outlen - len - 1)) <= 0)
+		return -1;
+	out[len + (size_t)n] = '\0';
+	return 0;
+}
+
+/*
+ * May fnguard open t->checked itself, and give the caller the descriptor
+ * (ACT_ADDFD)? A plain path (no /proc link, no trailing "/") outside
+ * /proc, /sys and /dev, opened without creating anything, by a thread
+ * whose credentials are fnguard's.
+ */
+static bool
+can_open_for(struct tracer *tr, struct tracee *t, uint64_t flags, int res)
+{
+	char creds[sizeof(tr->self_creds)];
+
+	if (res != 0 || (flags & ~(uint64_t)OPEN_FLAGS) ||
+	    (flags & (O_CREAT | O_TMPFILE)) ||
+	    strncmp(t->checked, "/proc/", 6) == 0 ||
+	    strncmp(t->checked, "/sys/", 5) == 0 ||
+	    strncmp(t->checked, "/dev/", 5) == 0 ||
+	    strlen(t->checked) >= 4096 || tr->self_creds[0] == '\0')
+		return false;
+	if (t->creds == CREDS_UNKNOWN)
+		t->creds = creds_of(t->tgid, t->tid, creds, sizeof(creds)) == 0 &&
+		    strcmp(creds, tr->self_creds) == 0 ? CREDS_SAME : CREDS_OTHER;
+	return t->creds == CREDS_SAME;
+}
+
 static enum act
 on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
     struct user_regs_struct *r, int *err, bool *regs_changed)
@@ -698,7 +801,9 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 			*err = EFAULT;
 			return ACT_DENY;
 		}
-	} else if (fc->flags >= 0)
+	} else if (fc->type == F_OPEN && fc->flags >= 0)
+		flags = (uint32_t)arg(r, fc->flags);	/* an int: no mark */
+	else if (fc->flags >= 0)
 		flags = arg(r, fc->flags);
 	if (open_like) {
 		if ((flags & O_NOFOLLOW) ||
@@ -779,6 +884,12 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 resolv_conf:
 	if (open_like && tr->cfg.resolv_conf != NULL &&
 	    access == ACCESS_READ && strcmp(t->checked, "/etc/resolv.conf") == 0) {
+		if (tr->in_notif) {
+			tr->addfd_path = tr->cfg.resolv_conf;
+			tr->addfd_flags = O_RDONLY | (flags & O_CLOEXEC);
+			tr->stats.redirected++;
+			return ACT_ADDFD;
+		}
 		if (scratch_put(t->tid, r, 0, tr->cfg.resolv_conf,
 		    strlen(tr->cfg.resolv_conf) + 1, &scratch) == -1) {
 			*err = EFAULT;
@@ -788,6 +899,28 @@ resolv_conf:
 		*regs_changed = true;
 		tr->stats.redirected++;
 		return ACT_ALLOW;
+	}
+	if (open_like && files_on(tr) && tr->in_notif) {
+		/* The kernel will walk the caller's path again, and read it
+		 * again from the caller's memory. Only when the caller is
+		 * the one thread fnguard traces is there nobody to change
+		 * either meanwhile: no thread to rewrite the buffer, no
+		 * process to swap a directory for a symlink (directories
+		 * cached by pathres are dropped on every call that renames,
+		 * links or removes). Otherwise the call stops for ptrace
+		 * and gets the pinned openat2 below. */
+		if (tr->ntasks == 1) {
+			tr->stats.fast_opens++;
+			return ACT_ALLOW;
+		}
+		/* Else fnguard opens what was judged, as the pinned
+		 * openat2 would, and hands over the descriptor. */
+		if (can_open_for(tr, t, flags, res)) {
+			tr->addfd_path = t->checked;
+			tr->addfd_flags = flags;
+			return ACT_ADDFD;
+		}
+		return ACT_RETRACE;
 	}
 	if (open_like && files_on(tr)) {
 		/* Where only the stopped thread can write the copy, the kernel
@@ -808,6 +941,7 @@ resolv_conf:
 	}
 	if (open_like || !files_on(tr))
 		return ACT_ALLOW;
+	pathres_forget();	/* what a cached directory is may change */
 	/* No look after these calls: they get fnguard's copies of what was
 	 * judged, not memory a racing thread could change. */
 	if (fc->type == F_SYMLINK) {
@@ -1468,6 +1602,253 @@ seccomp_stop(struct tracer *tr, struct tracee *t)
 	resume(t->tid, a == ACT_EXIT ? PTRACE_SYSCALL : PTRACE_CONT, 0);
 }
 
+/*
+ * A listener's call that fnguard chose to decide at a ptrace stop: it was
+ * answered ERESTARTNOINTR with an interrupt pending (notif_reply), so the
+ * thread stops here before the call runs again. It runs again with
+ * SECCOMP_RETRACE_MAGIC in its argument, which the filter sends to a
+ * ptrace stop (seccomp_stop, on_file) instead of the listener.
+ */
+static void
+retrace_stop(struct tracer *tr, struct tracee *t)
+{
+	struct user_regs_struct r;
+	long ret;
+	int ai;
+
+	t->retrace = false;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == -1) {
+		kill_tracee(tr, t);
+		return;
+	}
+	ret = -(long)r.rax;
+	ai = r.orig_rax == __NR_openat ? 2 :
+	    r.orig_rax == __NR_open || r.orig_rax == __NR_creat ? 1 : -1;
+	if (ai != -1 && ret >= ERESTARTSYS_ && ret <= ERESTARTNOHAND_) {
+		set_arg(&r, ai, (arg(&r, ai) & 0xffffffffu) |
+		    (uint64_t)SECCOMP_RETRACE_MAGIC << 32);
+		if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) == -1) {
+			kill_tracee(tr, t);
+			return;
+		}
+	}
+	/* Elsewhere (a signal ended the wait first), the call asks the
+	 * listener again when it restarts. */
+	resume(t->tid, PTRACE_CONT, 0);
+}
+
+/* ---- the listener ---- */
+
+/*
+ * Opens tr->addfd_path as the caller asked (tr->addfd_flags), never
+ * through a symlink: what was judged or nothing. Only regular files and
+ * directories (O_NONBLOCK meanwhile, so a FIFO swapped in cannot hold
+ * fnguard up). Returns the descriptor; or -1 with *err the caller's answer
+ * (ENOENT, EACCES, ...), or 0 when the call should be made at a ptrace stop
+ * after all (ELOOP, ENXIO, another kind of file).
+ */
+static int
+open_for(struct tracer *tr, int *err)
+{
+	struct { uint64_t flags, mode, resolve; } how;
+	uint64_t f = tr->addfd_flags;
+	struct stat st;
+	int fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (f & ~(uint64_t)O_CLOEXEC) | O_CLOEXEC | O_NOCTTY;
+	if (!(f & O_PATH))
+		how.flags |= O_NONBLOCK;
+	how.resolve = RESOLVE_NO_SYMLINKS;
+	if ((fd = (int)syscall(__NR_openat2, AT_FDCWD, tr->addfd_path, &how,
+	    sizeof(how))) == -1) {
+		*err = errno == ENOENT || errno == EACCES || errno == ENOTDIR ||
+		    errno == EISDIR || errno == EROFS || errno == ETXTBSY ||
+		    errno == EPERM || errno == ENAMETOOLONG ? errno : 0;
+		return -1;
+	}
+	*err = 0;
+	if (fstat(fd, &st) == -1 || !(S_ISREG(st.st_mode) ||
+	    S_ISDIR(st.st_mode)) || (!(f & (O_PATH | O_NONBLOCK)) &&
+	    fcntl(fd, F_SETFL, (int)(f & ~(uint64_t)O_NONBLOCK)) == -1)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+notif_reply(struct tracer *tr, struct tracee *t, uint64_t id, enum act a,
+    int err)
+{
+	struct seccomp_notif_resp resp;
+	struct seccomp_notif_addfd add;
+	int fd;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.id = id;
+	switch (a) {
+	case ACT_ALLOW:
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		break;
+	case ACT_ADDFD:
+		/* The call returns a descriptor of fnguard's own opening. */
+		if ((fd = open_for(tr, &err)) == -1) {
+			if (err == 0) {		/* not here: at a ptrace stop */
+				notif_reply(tr, t, id, ACT_RETRACE, 0);
+				return;
+			}
+			resp.error = -err;
+			break;
+		}
+		memset(&add, 0, sizeof(add));
+		add.id = id;
+		add.flags = SECCOMP_ADDFD_FLAG_SEND;
+		add.srcfd = (uint32_t)fd;
+		add.newfd_flags = (uint32_t)(tr->addfd_flags & O_CLOEXEC);
+		tr->stats.handed++;
+		if (ioctl(tr->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) == -1 &&
+		    errno != ENOENT)
+			log_warn("pid %ld: listener: add descriptor",
+			    (long)t->tid);
+		close(fd);
+		return;
+	case ACT_RETRACE:
+	case ACT_EXIT:
+		/* The interrupt first, then the answer "restart": the thread
+		 * leaves the call, stops for the interrupt (retrace_stop),
+		 * and makes the call again. */
+		t->retrace = true;
+		tr->stats.retraced++;
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == -1) {
+			if (errno != ESRCH)
+				log_warn("pid %ld: interrupt", (long)t->tid);
+			kill_tracee(tr, t);
+			return;
+		}
+		resp.error = -ERESTARTNOINTR_;
+		break;
+	case ACT_KILL:
+		kill_tracee(tr, t);
+		return;
+	case ACT_DENY:
+		tr->stats.denied++;
+		resp.error = -err;
+		break;
+	}
+	/* ENOENT: the call is gone (a signal, a death): nothing to answer. */
+	if (ioctl(tr->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == -1 &&
+	    errno != ENOENT)
+		log_warn("pid %ld: listener: answer", t ? (long)t->tid : 0L);
+}
+
+static void
+notif_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct tracer *tr = ctx;
+	struct seccomp_notif req;
+	struct user_regs_struct r;
+	const struct filecall *fc;
+	struct tracee *t;
+	struct pollfd pfd;
+	bool changed = false;
+	enum act a;
+	int err = EACCES;
+
+	(void)what;
+	/* Once no process holds the filter the listener hangs up: stop
+	 * listening. A call that went away after the poll (a signal, a
+	 * death) makes the receive fail with ENOENT, not wait. */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN)) {
+		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
+			event_del(tr->notifev);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == -1) {
+		if (errno != ENOENT && errno != EINTR) {
+			log_warn("seccomp listener");
+			event_del(tr->notifev);
+		}
+		return;
+	}
+	tr->stats.notifications++;
+	memset(&r, 0, sizeof(r));
+	r.orig_rax = (unsigned long long)req.data.nr;
+	r.rdi = req.data.args[0];
+	r.rsi = req.data.args[1];
+	r.rdx = req.data.args[2];
+	r.r10 = req.data.args[3];
+	r.r8 = req.data.args[4];
+	r.r9 = req.data.args[5];
+	/* Every thread that can call is traced (its first stop came before
+	 * its first instruction); the filter sends only the calls below. */
+	if ((t = find(tr, (pid_t)req.pid)) != NULL &&
+	    seccomp_creds_call(req.data.nr)) {
+		t->creds = CREDS_UNKNOWN;	/* looked up again if needed */
+		notif_reply(tr, t, req.id, ACT_ALLOW, 0);
+		return;
+	}
+	if (t != NULL && (req.data.nr == __NR_execve ||
+	    req.data.nr == __NR_execveat)) {
+		a = on_exec(tr, t, &r, req.data.nr == __NR_execveat, &err);
+		notif_reply(tr, t, req.id, a, err);
+		return;
+	}
+	if (t == NULL ||
+	    (fc = filecall_of(req.data.nr)) == NULL || fc->type != F_OPEN) {
+		log_warnx("pid %ld: call %d from the listener refused",
+		    (long)req.pid, req.data.nr);
+		notif_reply(tr, t, req.id, ACT_DENY, EPERM);
+		return;
+	}
+	tr->in_notif = true;
+	a = on_file(tr, t, fc, &r, &err, &changed);
+	tr->in_notif = false;
+	notif_reply(tr, t, req.id, a, err);
+}
+
+/* The child's listener: its number arrives through the pipe while the
+ * child waits; fnguard takes a copy (pidfd_getfd) and lets it go on. */
+static void
+hand_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tracer *tr = arg;
+	int num = -1, pidfd, l = -1;
+	ssize_t n;
+
+	(void)what;
+	event_del(tr->handev);
+	n = read(fd, &num, sizeof(num));
+	if (n == (ssize_t)sizeof(num) && num >= 0) {
+		if ((pidfd = (int)syscall(SYS_pidfd_open, tr->main_pid, 0)) != -1) {
+			l = (int)syscall(SYS_pidfd_getfd, pidfd, num, 0);
+			close(pidfd);
+		}
+		if (l == -1 || fcntl(l, F_SETFD, FD_CLOEXEC) == -1 ||
+		    (tr->notifev = event_new(tr->base, l, EV_READ | EV_PERSIST,
+		    notif_cb, tr)) == NULL || event_add(tr->notifev, NULL) == -1) {
+			/* Its opens would wait for ever: it cannot run. */
+			log_warn("%s: seccomp listener", tr->cfg.argv[0]);
+			if (l != -1)
+				close(l);
+			kill(tr->main_pid, SIGKILL);
+			return;
+		}
+		tr->listener = l;
+		if (ioctl(l, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0) == -1)
+			log_debug("seccomp listener: no same-CPU wake-ups: %s",
+			    strerror(errno));
+	}
+	if (write(tr->ack_fd, "g", 1) == -1)
+		log_warn("%s: start", tr->cfg.argv[0]);
+	close(tr->ack_fd);
+	tr->ack_fd = -1;
+}
+
 static void
 syscall_exit(struct tracer *tr, struct tracee *t)
 {
@@ -1549,6 +1930,10 @@ stopped(struct tracer *tr, pid_t pid, int status)
 		resume(pid, PTRACE_CONT, 0);
 		return;
 	case PTRACE_EVENT_STOP:
+		if (t->retrace && sig == SIGTRAP) {
+			retrace_stop(tr, t);
+			return;
+		}
 		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
 		    sig == SIGTTOU) {
 			if (pid == tr->main_pid)
@@ -1647,6 +2032,9 @@ tracer_new(struct event_base *base, const struct tracer_config *cfg,
 	tr->cfg = *cfg;
 	tr->guard = guard;
 	tr->sigfd = -1;
+	tr->listener = tr->hand_fd = tr->ack_fd = -1;
+	if (creds_of(0, 0, tr->self_creds, sizeof(tr->self_creds)) == -1)
+		tr->self_creds[0] = '\0';	/* never opens for a tracee */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
@@ -1678,6 +2066,16 @@ tracer_free(struct tracer *tr)
 		}
 	if (tr->sigev != NULL)
 		event_free(tr->sigev);
+	if (tr->notifev != NULL)
+		event_free(tr->notifev);
+	if (tr->handev != NULL)
+		event_free(tr->handev);
+	if (tr->listener != -1)
+		close(tr->listener);
+	if (tr->hand_fd != -1)
+		close(tr->hand_fd);
+	if (tr->ack_fd != -1)
+		close(tr->ack_fd);
 	if (tr->sigfd != -1)
 		close(tr->sigfd);
 	free(tr);
@@ -1689,12 +2087,20 @@ tracer_spawn(struct tracer *tr)
 	const long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP |
 	    PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
 	    PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD;
-	int status, e;
+	int status, e, hand[2] = { -1, -1 }, ack[2] = { -1, -1 }, l;
+	char c;
 	pid_t pid;
 
+	/* The child hands its listener's number through hand and waits on
+	 * ack: the copy must be taken before exec closes it. */
+	if (tr->cfg.plan.notify && (pipe2(hand, O_CLOEXEC) == -1 ||
+	    pipe2(ack, O_CLOEXEC) == -1)) {
+		log_warn("pipe");
+		goto fail;
+	}
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
-		return -1;
+		goto fail;
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &tr->oldmask, NULL);
@@ -1702,16 +2108,30 @@ tracer_spawn(struct tracer *tr)
 		/* Dies with fnguard even before the tracer holds it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		raise(SIGSTOP);
-		if (seccomp_install(&tr->cfg.plan) == -1) {
+		if (seccomp_install(&tr->cfg.plan, &l) == -1) {
 			fprintf(stderr, "fnguard: seccomp: %s\n",
 			    strerror(errno));
 			_exit(126);
 		}
+		if (tr->cfg.plan.notify && (write(hand[1], &l,
+		    sizeof(l)) != (ssize_t)sizeof(l) || read(ack[0], &c, 1) != 1))
+			_exit(126);
 		execvp(tr->cfg.argv[0], tr->cfg.argv);
 		e = errno;
 		fprintf(stderr, "fnguard: %s: %s\n", tr->cfg.argv[0],
 		    strerror(e));
 		_exit(e == ENOENT ? 127 : 126);
+	}
+	if (tr->cfg.plan.notify) {
+		close(hand[1]);
+		close(ack[0]);
+		tr->hand_fd = hand[0];
+		tr->ack_fd = ack[1];
+		if ((tr->handev = event_new(tr->base, tr->hand_fd, EV_READ,
+		    hand_cb, tr)) == NULL || event_add(tr->handev, NULL) == -1) {
+			kill(pid, SIGKILL);
+			return -1;
+		}
 	}
 	tr->main_pid = pid;
 	tr->main_starting = true;
@@ -1731,6 +2151,14 @@ tracer_spawn(struct tracer *tr)
 	}
 	kill(pid, SIGCONT);
 	return 0;
+fail:
+	for (l = 0; l < 2; l++) {
+		if (hand[l] != -1)
+			close(hand[l]);
+		if (ack[l] != -1)
+			close(ack[l]);
+	}
+	return -1;
 }
 
 bool

@@ -890,6 +890,61 @@ printf 'c_dd:%s ' "$(stat -c %s c_dd)"
 [ -e "$P/c_cp" ] || printf 'no-cp '
 [ -L "$P/c_ln" ] || printf 'no-ln')"
 
+# The ways an open is answered (tests/run/opens.c): with a seccomp
+# listener, the call runs as it is (the only thread of the tree), fnguard
+# opens the file and hands over the descriptor (more threads or
+# processes), or the call goes to a ptrace stop (creating a file, /proc, a
+# FIFO, a thread whose credentials are not fnguard's); without one
+# (FNGUARD_NO_LISTENER=1) every open stops for ptrace. The program sees
+# the same in every case, and the denied file is refused and audited.
+L=$T/lst
+mkdir -p "$L/sub"
+chmod 755 "$L" "$L/sub"
+echo public >"$L/public"
+echo secret >"$L/secret"
+echo denied >"$L/denied"
+chmod 644 "$L/public" "$L/denied"
+chmod 600 "$L/secret"
+mkfifo "$L/fifo"
+gcc -O2 -pthread -o "$T/pub/opens" "$TOP_SRCDIR/tests/run/opens.c"
+policy lst "\"filesystem\":{\"effect\":\"prevent\",
+\"blacklist\":[\"$L/denied\"]}"
+FG_OPTS=(-v)
+_stats='[0-9]* listener calls, [0-9]* opened for the caller, [0-9]* sent'
+for _m in solo tree thread; do
+	for _nl in "" 1; do
+		_d="opens ($_m${_nl:+, no listener})"
+		FNGUARD_NO_LISTENER=$_nl fg 20 lst "$T/pub/opens" "$_m" "$L" \
+		    "$L/denied"
+		assert_eq "$_d: every check holds, status 0" "0" \
+		    "$(grep -v '^ok ' <<<"$OUT")$RC"
+		assert_eq "$_d: 13 checks ran" 13 "$(grep -c '^ok ' <<<"$OUT")"
+		audit_has "$_d: the denied open audited" \
+		    "{\"type\":\"filesystem\",\"filepath\":\"$L/denied\"}"
+		_st=$(grep -o "$_stats" <<<"$ERR")
+		case $_nl$_m in
+		1*) assert_eq "$_d: no listener calls" "0 listener calls" \
+		    "${_st%%,*}" ;;
+		solo) assert_match "$_d: the listener answered, fnguard \
+opened nothing" "$_st" '^[1-9][0-9]* listener calls, 0 opened' ;;
+		*) assert_match "$_d: fnguard opened files for it, sent some \
+to ptrace" "$_st" \
+		    '^[1-9][0-9]* listener calls, [1-9][0-9]* opened for the caller, [1-9][0-9]* sent' ;;
+		esac
+	done
+done
+# A thread that gave up root's credentials opens with its own, not with
+# fnguard's: root's 0600 file stays closed to it.
+for _nl in "" 1; do
+	FNGUARD_NO_LISTENER=$_nl fg 20 lst "$T/pub/opens" nobody "$L"
+	assert_eq "opens as uid 65534${_nl:+ (no listener)}: EACCES for \
+root's 0600 file, the 0644 one read" "ok uid 65534: root's 0600 file: EACCES
+ok uid 65534: a 0644 file
+0" "$OUT
+$RC"
+done
+FG_OPTS=()
+
 # ==== 5. network ====
 
 policy net '"network":{"effect":"prevent","blacklistIPs":["192.0.2.99"],

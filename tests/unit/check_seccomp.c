@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -78,8 +79,10 @@ verdict(const struct seccomp_plan *plan, uint32_t arch, int nr, int argi,
 	return run(ins, n, &d);
 }
 
-static const struct seccomp_plan all = { true, true, true, false };
-static const struct seccomp_plan procs_only = { true, false, false, true };
+static const struct seccomp_plan all = { true, true, true, false, false };
+static const struct seccomp_plan procs_only = { true, false, false, true,
+	false };
+static const struct seccomp_plan listened = { true, true, true, false, true };
 
 START_TEST(foreign_abis)
 {
@@ -165,6 +168,56 @@ START_TEST(argument_checks)
 END_TEST
 
 /* The raw-socket check reads the type from argument 1. */
+/* With a listener: open, openat and creat go to it, unless the high word
+ * of their flags (creat: mode) holds the mark that sends them to a ptrace
+ * stop; openat2 (flags in memory) and open_by_handle_at always stop. */
+START_TEST(listener_opens)
+{
+	const uint64_t mark = (uint64_t)SECCOMP_RETRACE_MAGIC << 32;
+
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_openat, 2,
+	    O_RDONLY), SECCOMP_RET_USER_NOTIF);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_openat, 2,
+	    mark | O_RDONLY), SECCOMP_RET_TRACE);
+	/* The mark in another argument, or another word, does nothing. */
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_openat, 1,
+	    mark), SECCOMP_RET_USER_NOTIF);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_openat, 2,
+	    SECCOMP_RETRACE_MAGIC), SECCOMP_RET_USER_NOTIF);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_open, 1,
+	    O_WRONLY), SECCOMP_RET_USER_NOTIF);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_open, 1,
+	    mark | O_WRONLY), SECCOMP_RET_TRACE);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_creat, 1,
+	    0644), SECCOMP_RET_USER_NOTIF);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_creat, 1,
+	    mark | 0644), SECCOMP_RET_TRACE);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_openat2, 2,
+	    0), SECCOMP_RET_TRACE);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64,
+	    SYS_open_by_handle_at, -1, 0), SECCOMP_RET_TRACE);
+	/* Execs and credential changes are heard of; the rest is as
+	 * without. */
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_setuid, -1,
+	    0), SECCOMP_RET_USER_NOTIF);
+	ck_assert(seccomp_creds_call(SYS_setresuid));
+	ck_assert(!seccomp_creds_call(SYS_getuid));
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_getuid, -1,
+	    0), SECCOMP_RET_ALLOW);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_execve, -1,
+	    0), SECCOMP_RET_USER_NOTIF);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_execveat,
+	    -1, 0), SECCOMP_RET_USER_NOTIF);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_unlinkat, -1,
+	    0), SECCOMP_RET_TRACE);
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_I386, 5, -1, 0),
+	    ERRNO(ENOSYS));
+	/* Without a listener, the mark changes nothing. */
+	ck_assert_uint_eq(verdict(&all, AUDIT_ARCH_X86_64, SYS_openat, 2,
+	    mark), SECCOMP_RET_TRACE);
+}
+END_TEST
+
 START_TEST(raw_socket_type)
 {
 	struct sock_filter ins[1024];
@@ -195,6 +248,7 @@ main(void)
 	tcase_add_test(tc, decided_calls);
 	tcase_add_test(tc, argument_checks);
 	tcase_add_test(tc, raw_socket_type);
+	tcase_add_test(tc, listener_opens);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

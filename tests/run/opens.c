@@ -1,0 +1,225 @@
+/*
+ * opens — what a program sees of its opens, for run.sh: under fnguard run
+ * they go to a seccomp listener, which lets the call run (one thread in
+ * the tree), opens the file itself and hands over the descriptor (more
+ * threads or processes), or sends the call to a ptrace stop (creating
+ * files, /proc, a thread whose credentials are not fnguard's). Each check
+ * prints "ok NAME" or "FAIL NAME: why"; the exit status counts failures.
+ *
+ *   opens solo  DIR DENIED   the checks in the only process of the tree
+ *   opens tree  DIR DENIED   the same in a child while the parent waits
+ *   opens thread DIR DENIED  the same in a second thread
+ *   opens nobody DIR         (root) a child that became uid/gid 65534
+ *                            opens DIR/secret (0600, root's): EACCES,
+ *                            and DIR/public (0644): it reads it
+ *
+ * DIR holds "public" (its text "public\n"), a FIFO "fifo", a directory
+ * "sub"; DENIED is a file that the policy denies and that exists.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int failures;
+static const char *dir, *denied;
+
+static void
+check(const char *name, int good, const char *why)
+{
+	if (good)
+		printf("ok %s\n", name);
+	else {
+		printf("FAIL %s: %s\n", name, why);
+		failures++;
+	}
+	fflush(stdout);
+}
+
+static void
+checks(void)
+{
+	char path[4096], buf[64], why[128];
+	struct stat st;
+	ssize_t n;
+	int fd, fl;
+
+	snprintf(path, sizeof(path), "%s/public", dir);
+	fd = open(path, O_RDONLY);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	buf[n > 0 ? n : 0] = '\0';
+	snprintf(why, sizeof(why), "fd %d, read \"%s\" (%s)", fd, buf,
+	    strerror(errno));
+	check("read a file", n == 7 && strcmp(buf, "public\n") == 0, why);
+	fl = fd >= 0 ? fcntl(fd, F_GETFD) : -1;
+	check("no O_CLOEXEC: FD_CLOEXEC unset", fl == 0, "FD_CLOEXEC set");
+	fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+	check("no O_NONBLOCK added", fl != -1 && !(fl & O_NONBLOCK),
+	    "O_NONBLOCK set");
+	if (fd >= 0)
+		close(fd);
+
+	fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	fl = fd >= 0 ? fcntl(fd, F_GETFD) : -1;
+	check("O_CLOEXEC: FD_CLOEXEC set", fl == FD_CLOEXEC,
+	    "FD_CLOEXEC unset");
+	if (fd >= 0)
+		close(fd);
+
+	fd = open(path, O_WRONLY | O_APPEND);
+	fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+	check("O_APPEND kept", fl != -1 && (fl & O_APPEND) &&
+	    (fl & O_ACCMODE) == O_WRONLY, "flags differ");
+	if (fd >= 0)
+		close(fd);
+
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	fd = open(path, O_RDONLY | O_DIRECTORY);
+	check("a directory", fd >= 0 && fstat(fd, &st) == 0 &&
+	    S_ISDIR(st.st_mode), strerror(errno));
+	if (fd >= 0) {
+		/* Relative to a dirfd. */
+		int f2 = openat(fd, "../public", O_RDONLY);
+
+		check("relative to a directory descriptor", f2 >= 0,
+		    strerror(errno));
+		if (f2 >= 0)
+			close(f2);
+		close(fd);
+	}
+
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	errno = 0;
+	fd = open(path, O_RDONLY);
+	check("a missing file: ENOENT", fd == -1 && errno == ENOENT,
+	    strerror(errno));
+
+	errno = 0;
+	fd = open(denied, O_RDONLY);
+	check("a denied file: EACCES", fd == -1 && errno == EACCES,
+	    fd >= 0 ? "opened" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+
+	/* Created with the caller's mode and umask. */
+	snprintf(path, sizeof(path), "%s/new.%ld", dir, (long)gettid());
+	unlink(path);
+	umask(027);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+	snprintf(why, sizeof(why), "fd %d (%s), mode %o", fd, strerror(errno),
+	    fd >= 0 && fstat(fd, &st) == 0 ? st.st_mode & 07777 : 0);
+	check("O_CREAT: mode 0666 & ~027", fd >= 0 && fstat(fd, &st) == 0 &&
+	    (st.st_mode & 07777) == 0640 && st.st_uid == geteuid(), why);
+	umask(022);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	fd = open(path, O_RDONLY | O_NONBLOCK);
+	check("a FIFO, O_NONBLOCK reader", fd >= 0 && fstat(fd, &st) == 0 &&
+	    S_ISFIFO(st.st_mode), strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	errno = 0;
+	fd = open(path, O_WRONLY | O_NONBLOCK);
+	check("a FIFO, O_NONBLOCK writer and no reader: ENXIO",
+	    fd == -1 && errno == ENXIO, strerror(errno));
+
+	fd = open("/proc/self/status", O_RDONLY);
+	n = fd >= 0 ? read(fd, path, sizeof(path) - 1) : -1;
+	path[n > 0 ? n : 0] = '\0';
+	snprintf(buf, sizeof(buf), "\nPid:\t%ld\n", (long)gettid());
+	check("/proc/self/status is this thread's process's",
+	    n > 0 && (strstr(path, buf) != NULL || getpid() != gettid()),
+	    "another process's");
+	if (fd >= 0)
+		close(fd);
+}
+
+static void *
+thread_main(void *arg)
+{
+	(void)arg;
+	checks();
+	return NULL;
+}
+
+static int
+in_child(void (*fn)(void))
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		return 1;
+	if (pid == 0) {
+		fn();
+		fflush(stdout);
+		_exit(failures);
+	}
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
+		return 1;
+	return WEXITSTATUS(status);
+}
+
+static void
+as_nobody(void)
+{
+	char path[4096], buf[16];
+	int fd;
+
+	if (setgroups(0, NULL) == -1 || setresgid(65534, 65534, 65534) == -1 ||
+	    setresuid(65534, 65534, 65534) == -1) {
+		check("became 65534", 0, strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	errno = 0;
+	fd = open(path, O_RDONLY);
+	check("uid 65534: root's 0600 file: EACCES", fd == -1 &&
+	    errno == EACCES, fd >= 0 ? "opened" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/public", dir);
+	fd = open(path, O_RDONLY);
+	check("uid 65534: a 0644 file", fd >= 0 && read(fd, buf, 7) == 7,
+	    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	pthread_t th;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: opens solo|tree|thread|nobody DIR "
+		    "[DENIED]\n");
+		return 2;
+	}
+	dir = argv[2];
+	denied = argc > 3 ? argv[3] : "/nonexistent";
+	if (strcmp(argv[1], "solo") == 0)
+		checks();
+	else if (strcmp(argv[1], "tree") == 0)
+		failures += in_child(checks);
+	else if (strcmp(argv[1], "thread") == 0) {
+		if (pthread_create(&th, NULL, thread_main, NULL) != 0 ||
+		    pthread_join(th, NULL) != 0)
+			failures++;
+	} else if (strcmp(argv[1], "nobody") == 0)
+		failures += in_child(as_nobody);
+	else
+		return 2;
+	return failures > 100 ? 100 : failures;
+}
