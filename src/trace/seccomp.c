@@ -94,8 +94,9 @@ static const int denied_calls[] = {
 };
 
 /* Calls that rearrange what a path names (a bind mount of a denied
- * directory onto an allowed one, a new root): refused while files are
- * checked, since paths are judged in fnguard's view of the tree. */
+ * directory onto an allowed one, a new root, a /proc of one's own whose
+ * PID/mem fnguard's check of /proc/N/mem would not see): always refused,
+ * since paths are judged in fnguard's view of the tree. */
 static const int mount_calls[] = {
 	__NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot,
 	__NR_open_tree, __NR_move_mount, __NR_fsopen, __NR_fsconfig,
@@ -319,10 +320,9 @@ seccomp_build(const struct seccomp_plan *plan, void *out, size_t max)
 		ADD(&e, creds_calls, SECCOMP_RET_USER_NOTIF, SP_NONE);
 	} else
 		ADD(&e, open_calls, RET_TRACE, SP_NONE);
-	if (plan->files) {
-		ADD(&e, mount_calls, RET_ERRNO(EPERM), SP_NONE);
+	ADD(&e, mount_calls, RET_ERRNO(EPERM), SP_NONE);
+	if (plan->files)
 		ADD(&e, file_calls, RET_TRACE, SP_NONE);
-	}
 	if (plan->net) {
 		ADD(&e, net_calls, RET_TRACE, SP_NONE);
 		ADD(&e, sendto_call, 0, SP_SENDTO);

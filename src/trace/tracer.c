@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include <linux/kcmp.h>
+#include <linux/magic.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 
@@ -900,9 +902,11 @@ resolv_conf:
 		tr->stats.redirected++;
 		return ACT_ALLOW;
 	}
-	if (open_like && files_on(tr) && tr->in_notif) {
-		/* The kernel will walk the caller's path again, and read it
-		 * again from the caller's memory. Only when the caller is
+	if (open_like && tr->in_notif) {
+		/* Whether or not files are checked (/proc/N/mem is refused
+		 * to all): the kernel will walk the caller's path again,
+		 * and read it again from the caller's memory. Only when the
+		 * caller is
 		 * the one thread fnguard traces is there nobody to change
 		 * either meanwhile: no thread to rewrite the buffer, no
 		 * process to swap a directory for a symlink (directories
@@ -922,7 +926,7 @@ resolv_conf:
 		}
 		return ACT_RETRACE;
 	}
-	if (open_like && files_on(tr)) {
+	if (open_like) {
 		/* Where only the stopped thread can write the copy, the kernel
 		 * opens what was judged: no second look. Elsewhere (threads,
 		 * shared memory) the copy still keeps the caller's buffer out
@@ -1652,6 +1656,7 @@ open_for(struct tracer *tr, int *err)
 {
 	struct { uint64_t flags, mode, resolve; } how;
 	uint64_t f = tr->addfd_flags;
+	struct statfs sfs;
 	struct stat st;
 	int fd;
 
@@ -1668,6 +1673,18 @@ open_for(struct tracer *tr, int *err)
 		return -1;
 	}
 	*err = 0;
+	/* Not a file of /proc, /sys and the like mounted elsewhere: what
+	 * their files give depends on who opens them (fnguard's memory
+	 * through a /proc of its own). */
+	if (fstatfs(fd, &sfs) == -1 || sfs.f_type == PROC_SUPER_MAGIC ||
+	    sfs.f_type == SYSFS_MAGIC || sfs.f_type == DEBUGFS_MAGIC ||
+	    sfs.f_type == TRACEFS_MAGIC || sfs.f_type == SECURITYFS_MAGIC ||
+	    sfs.f_type == BPF_FS_MAGIC || sfs.f_type == CGROUP_SUPER_MAGIC ||
+	    sfs.f_type == CGROUP2_SUPER_MAGIC ||
+	    sfs.f_type == DEVPTS_SUPER_MAGIC) {
+		close(fd);
+		return -1;
+	}
 	if (fstat(fd, &st) == -1 || !(S_ISREG(st.st_mode) ||
 	    S_ISDIR(st.st_mode)) || (!(f & (O_PATH | O_NONBLOCK)) &&
 	    fcntl(fd, F_SETFL, (int)(f & ~(uint64_t)O_NONBLOCK)) == -1)) {

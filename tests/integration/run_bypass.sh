@@ -317,6 +317,24 @@ for _pol in - "$T/p_all.json"; do
 	fi
 done
 
+# A /proc of its own, where /proc/<fnguard>/mem has another name: mount
+# fails whatever the policy (bare, in a mount namespace of its own, it
+# works and shows its parent's mem). Under fnguard unshare leaves the
+# propagation as it is (changing it is a mount call too).
+mkdir -p "$T/pm"
+_pm="mount -t proc proc $T/pm && test -e $T/pm/\$PPID/mem && echo mounted"
+run 10 unshare -m sh -c "$_pm"
+line "bare: a private /proc mounts" mounted
+for _pol in - "$T/p_all.json"; do
+	guarded 10 "$_pol" unshare -m --propagation unchanged sh -c \
+	    "$_pm; echo rc=\$?"
+	assert_match "mount of a /proc of its own refused (${_pol##*/})" \
+	    "$OUT" '^rc=[1-9][0-9]*$'
+	assert_match "mount: the refusal is EPERM (${_pol##*/})" "$ERR" \
+	    '[Pp]ermission denied|[Oo]peration not permitted'
+done
+umount "$T/pm" 2>/dev/null	# only if the refusal failed
+
 # ---- 4. TOCTOU ----
 
 echo "# 4. races on the call's arguments"

@@ -83,6 +83,8 @@ static const struct seccomp_plan all = { true, true, true, false, false };
 static const struct seccomp_plan procs_only = { true, false, false, true,
 	false };
 static const struct seccomp_plan listened = { true, true, true, false, true };
+static const struct seccomp_plan listened_nofiles = { true, false, true, false,
+	true };
 
 START_TEST(foreign_abis)
 {
@@ -125,7 +127,7 @@ START_TEST(decided_calls)
 	ck_assert_uint_eq(verdict(&all, AUDIT_ARCH_X86_64, SYS_clone3, -1, 0),
 	    ERRNO(ENOSYS));
 	/* Only opens (and execs) stop when files and network are not
-	 * checked; mounts and io_uring pass. */
+	 * checked; io_uring passes, mounts never do. */
 	ck_assert_uint_eq(verdict(&procs_only, AUDIT_ARCH_X86_64, SYS_openat,
 	    -1, 0), SECCOMP_RET_TRACE);
 	ck_assert_uint_eq(verdict(&procs_only, AUDIT_ARCH_X86_64, SYS_unlinkat,
@@ -133,7 +135,9 @@ START_TEST(decided_calls)
 	ck_assert_uint_eq(verdict(&procs_only, AUDIT_ARCH_X86_64, SYS_connect,
 	    -1, 0), SECCOMP_RET_ALLOW);
 	ck_assert_uint_eq(verdict(&procs_only, AUDIT_ARCH_X86_64, SYS_mount,
-	    -1, 0), SECCOMP_RET_ALLOW);
+	    -1, 0), ERRNO(EPERM));	/* a /proc of its own: never */
+	ck_assert_uint_eq(verdict(&procs_only, AUDIT_ARCH_X86_64, SYS_fsopen,
+	    -1, 0), ERRNO(EPERM));
 	ck_assert_uint_eq(verdict(&procs_only, AUDIT_ARCH_X86_64,
 	    SYS_io_uring_setup, -1, 0), SECCOMP_RET_ALLOW);
 }
@@ -212,6 +216,12 @@ START_TEST(listener_opens)
 	    0), SECCOMP_RET_TRACE);
 	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_I386, 5, -1, 0),
 	    ERRNO(ENOSYS));
+	/* setns (another user namespace, another mount namespace) is
+	 * refused, files checked or not. */
+	ck_assert_uint_eq(verdict(&listened, AUDIT_ARCH_X86_64, SYS_setns, -1,
+	    0), ERRNO(EPERM));
+	ck_assert_uint_eq(verdict(&listened_nofiles, AUDIT_ARCH_X86_64,
+	    SYS_setns, -1, 0), ERRNO(EPERM));
 	/* Without a listener, the mark changes nothing. */
 	ck_assert_uint_eq(verdict(&all, AUDIT_ARCH_X86_64, SYS_openat, 2,
 	    mark), SECCOMP_RET_TRACE);
