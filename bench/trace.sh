@@ -9,7 +9,7 @@
 # Environment: BENCH_RUNS (7, runs of each workload under each runner),
 # BENCH_TRUE_RUNS (30, runs of each /bin/true variant), BENCH_WORKLOADS
 # ("py exec dd gcc"), BENCH_RUNNERS ("plain fnguard strace strace-bpf
-# proot"), BENCH_DD_SLOW_RUNS (1: runs of dd under strace without
+# proot floor"), BENCH_DD_SLOW_RUNS (1: runs of dd under strace without
 # --seccomp-bpf and under proot, which stop on every one of its 4 million
 # calls: minutes a run; 0 skips them), BENCH_TIMEOUT (120, seconds per
 # command; 1200 for those), BENCH_KEEP=DIR keeps the generated files, the
@@ -47,6 +47,10 @@
 #               Debian's proot 5.1.0 installs no seccomp filter on recent
 #               kernels (it stops on every call, like plain strace); the
 #               script prints the Seccomp: line of a tracee's status.
+#   floor       a helper that installs a seccomp filter of one instruction
+#               (SECCOMP_RET_ALLOW) and execs the workload: what any seccomp
+#               launcher costs before it decides anything (the dd workload
+#               shows it: every call takes the kernel's seccomp entry path).
 # strace and proot are installed with apt-get when missing (apt-get update
 # first); a runner that is missing after that, or that cannot run
 # /bin/true, is left out with a note.
@@ -88,7 +92,7 @@ build=${1:-${BUILD:-$top/build}}
 runs=${BENCH_RUNS:-7}
 true_runs=${BENCH_TRUE_RUNS:-30}
 workloads=${BENCH_WORKLOADS:-py exec dd gcc}
-runners=${BENCH_RUNNERS:-plain fnguard strace strace-bpf proot}
+runners=${BENCH_RUNNERS:-plain fnguard strace strace-bpf proot floor}
 dd_slow_runs=${BENCH_DD_SLOW_RUNS:-1}
 limit=${BENCH_TIMEOUT:-120}
 PATH=$PATH:/usr/sbin:/sbin
@@ -212,6 +216,36 @@ audit=$work/audit.jsonl
 [ "$(wc -l <"$work/prog.c")" = 200 ] ||
     { echo "prog.c: $(wc -l <"$work/prog.c") lines, not 200"; exit 1; }
 
+# allowall: the floor under any seccomp launcher, a filter of one
+# instruction (SECCOMP_RET_ALLOW) and no tracer; every call of the
+# workload then takes the kernel's seccomp entry path.
+cat >"$work/allowall.c" <<'EOF'
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int
+main(int argc, char **argv)
+{
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { 1, &allow };
+
+	if (argc < 2 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == -1) {
+		perror("allowall");
+		return 126;
+	}
+	execvp(argv[1], argv + 1);
+	perror(argv[1]);
+	return 127;
+}
+EOF
+gcc -O2 -o "$work/allowall" "$work/allowall.c" ||
+    { echo "cannot build the floor helper"; exit 1; }
+
 py_imports='import json, re, subprocess, http.client, email, decimal, '
 py_imports+='xml.etree.ElementTree, sqlite3, argparse, logging, asyncio, '
 py_imports+='urllib.request'
@@ -235,6 +269,7 @@ set_runner() {		# NAME: the command line in front, in pre
 	strace-bpf)	pre=(strace -f --seccomp-bpf
 			    -e "trace=execve,openat,connect" -o /dev/null) ;;
 	proot)		pre=(proot) ;;
+	floor)		pre=("$work/allowall") ;;
 	*)		echo "unknown runner $1"; exit 1 ;;
 	esac
 }
@@ -473,6 +508,11 @@ targets() {	# STATS TSTATS WHAT: the verdicts on those medians
 			printf "   %s %-5s %-38s %s%.3fx\n", what, "dd",
 			    "fnguard within 1.05x plain:",
 			    ok(!fail["dd", "fnguard"] && r <= 1.05), r
+			if (("dd", "floor") in med)
+				printf "   %s %-5s %-38s %.3fx (fnguard %.3fx of it)\n",
+				    what, "dd", "  floor, a 1-instruction filter:",
+				    med["dd", "floor"] / med["dd", "plain"],
+				    med["dd", "fnguard"] / med["dd", "floor"]
 		}
 		d = t["bare"] - t["plain"]
 		printf "   %s %-5s %-38s %s%+.2f ms\n", what, "true",
