@@ -1599,6 +1599,8 @@ seccomp_stop(struct tracer *tr, struct tracee *t)
 		break;
 	}
 	if (changed && ptrace(PTRACE_SETREGS, t->tid, 0, &r) == -1) {
+		if (errno == ESRCH)	/* killed meanwhile: nothing to do */
+			return;
 		log_warn("pid %ld: set registers", (long)t->tid);
 		kill_tracee(tr, t);
 		return;
@@ -1622,7 +1624,8 @@ retrace_stop(struct tracer *tr, struct tracee *t)
 
 	t->retrace = false;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == -1) {
-		kill_tracee(tr, t);
+		if (errno != ESRCH)
+			kill_tracee(tr, t);
 		return;
 	}
 	ret = -(long)r.rax;
@@ -1632,7 +1635,8 @@ retrace_stop(struct tracer *tr, struct tracee *t)
 		set_arg(&r, ai, (arg(&r, ai) & 0xffffffffu) |
 		    (uint64_t)SECCOMP_RETRACE_MAGIC << 32);
 		if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) == -1) {
-			kill_tracee(tr, t);
+			if (errno != ESRCH)
+				kill_tracee(tr, t);
 			return;
 		}
 	}

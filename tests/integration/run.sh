@@ -943,6 +943,47 @@ ok uid 65534: a 0644 file
 0" "$OUT
 $RC"
 done
+# Threads opening files (some creating them: those go to a ptrace stop)
+# in processes that are killed mid-open, and signals with handlers during
+# the opens: everything ends, nothing hangs, nothing is killed by fnguard.
+cat >"$T/stress.py" <<EOF
+import os, signal, threading, time
+def worker():
+    while True:
+        fd = os.open("$L/new.%d" % threading.get_ident(),
+                     os.O_WRONLY | os.O_CREAT, 0o644)
+        os.close(fd)
+        for f in ("$L/public", "$L/missing", "$L/denied", "/etc/passwd"):
+            try:
+                with open(f, "rb") as h:
+                    h.read(10)
+            except OSError:
+                pass
+for i in range(3):
+    threading.Thread(target=worker, daemon=True).start()
+for i in range(15):
+    pid = os.fork()
+    if pid == 0:
+        for j in range(3):
+            threading.Thread(target=worker, daemon=True).start()
+        worker()
+    time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+signal.signal(signal.SIGUSR1, lambda *a: None)
+for i in range(100):
+    os.kill(os.getpid(), signal.SIGUSR1)
+    time.sleep(0.001)
+print("done")
+EOF
+fg 60 lst "$PY" "$T/stress.py"
+assert_eq "opens under kills and signals: the program ends, status 0" \
+    "done 0" "$OUT $RC"
+assert_match "opens under kills and signals: fnguard killed nothing" \
+    "$ERR" ' 0 killed, '
+assert_match "opens under kills and signals: some went to ptrace stops" \
+    "$ERR" ' [1-9][0-9]* sent to a ptrace stop'
+rm -f "$L"/new.*
 FG_OPTS=()
 
 # ==== 5. network ====
