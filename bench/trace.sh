@@ -9,7 +9,7 @@
 # Environment: BENCH_RUNS (7, runs of each workload under each runner),
 # BENCH_TRUE_RUNS (30, runs of each /bin/true variant), BENCH_WORKLOADS
 # ("py exec dd gcc"), BENCH_RUNNERS ("plain fnguard strace strace-bpf
-# proot floor"), BENCH_DD_SLOW_RUNS (1: runs of dd under strace without
+# proot floor ptfloor"), BENCH_DD_SLOW_RUNS (1: runs of dd under strace without
 # --seccomp-bpf and under proot, which stop on every one of its 4 million
 # calls: minutes a run; 0 skips them), BENCH_TIMEOUT (120, seconds per
 # command; 1200 for those), BENCH_KEEP=DIR keeps the generated files, the
@@ -51,6 +51,9 @@
 #               (SECCOMP_RET_ALLOW) and execs the workload: what any seccomp
 #               launcher costs before it decides anything (the dd workload
 #               shows it: every call takes the kernel's seccomp entry path).
+#   ptfloor     a helper that traces the tree with exactly the ptrace
+#               options issue 5 asks for and decides nothing: the stops
+#               that every fork, exec and signal cost any such launcher.
 # strace and proot are installed with apt-get when missing (apt-get update
 # first); a runner that is missing after that, or that cannot run
 # /bin/true, is left out with a note.
@@ -92,7 +95,7 @@ build=${1:-${BUILD:-$top/build}}
 runs=${BENCH_RUNS:-7}
 true_runs=${BENCH_TRUE_RUNS:-30}
 workloads=${BENCH_WORKLOADS:-py exec dd gcc}
-runners=${BENCH_RUNNERS:-plain fnguard strace strace-bpf proot floor}
+runners=${BENCH_RUNNERS:-plain fnguard strace strace-bpf proot floor ptfloor}
 dd_slow_runs=${BENCH_DD_SLOW_RUNS:-1}
 limit=${BENCH_TIMEOUT:-120}
 PATH=$PATH:/usr/sbin:/sbin
@@ -246,6 +249,60 @@ EOF
 gcc -O2 -o "$work/allowall" "$work/allowall.c" ||
     { echo "cannot build the floor helper"; exit 1; }
 
+# ptfloor: the floor under any launcher that traces the whole tree as
+# issue 5 asks (PTRACE_SEIZE with EXITKILL and the fork, vfork, clone and
+# exec options), deciding nothing: every new process still stops twice
+# (the fork event, its first stop), every exec once, every signal once.
+cat >"$work/ptfloor.c" <<'EOF'
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int
+main(int argc, char **argv)
+{
+	const long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK |
+	    PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+	int status, sig, code = 126;
+	pid_t pid, w;
+
+	if (argc < 2 || (pid = fork()) == -1)
+		return 126;
+	if (pid == 0) {
+		raise(SIGSTOP);
+		execvp(argv[1], argv + 1);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, WSTOPPED) == -1 ||
+	    ptrace(PTRACE_SEIZE, pid, 0, (void *)opts) == -1) {
+		perror("ptfloor");
+		kill(pid, SIGKILL);
+		return 126;
+	}
+	kill(pid, SIGCONT);
+	while ((w = waitpid(-1, &status, __WALL)) > 0) {
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			if (w == pid) {
+				code = WIFEXITED(status) ? WEXITSTATUS(status) :
+				    128 + WTERMSIG(status);
+				break;
+			}
+			continue;
+		}
+		sig = WSTOPSIG(status);
+		if ((status >> 16) != 0 || sig == SIGSTOP)
+			sig = 0;
+		ptrace(PTRACE_CONT, w, 0, (void *)(long)sig);
+	}
+	return code;
+}
+EOF
+gcc -O2 -o "$work/ptfloor" "$work/ptfloor.c" ||
+    { echo "cannot build the ptrace floor helper"; exit 1; }
+
 py_imports='import json, re, subprocess, http.client, email, decimal, '
 py_imports+='xml.etree.ElementTree, sqlite3, argparse, logging, asyncio, '
 py_imports+='urllib.request'
@@ -270,6 +327,7 @@ set_runner() {		# NAME: the command line in front, in pre
 			    -e "trace=execve,openat,connect" -o /dev/null) ;;
 	proot)		pre=(proot) ;;
 	floor)		pre=("$work/allowall") ;;
+	ptfloor)	pre=("$work/ptfloor") ;;
 	*)		echo "unknown runner $1"; exit 1 ;;
 	esac
 }
@@ -502,6 +560,10 @@ targets() {	# STATS TSTATS WHAT: the verdicts on those medians
 			}
 			printf "%s%+.1f ms vs %+.1f ms (%.2f)\n", ok(fo <= 0.5 * bo),
 			    fo, bo, fo / bo
+			if ((w, "ptfloor") in med && !fail[w, "ptfloor"])
+				printf "   %s %-5s %-38s %+.1f ms (%.2f of strace-bpf'"'"'s)\n",
+				    what, w, "  floor, ptrace as asked, no decision:",
+				    med[w, "ptfloor"] - p, (med[w, "ptfloor"] - p) / bo
 		}
 		if (("dd", "fnguard") in med) {
 			r = med["dd", "fnguard"] / med["dd", "plain"]
