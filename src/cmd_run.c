@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -276,6 +277,18 @@ start_proxy(struct run *r, struct tracer_config *tc)
 	return 0;
 }
 
+/* Is the running kernel at least major.minor (uname)? */
+static bool
+kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) == -1 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 /*
  * The launcher's event base waits in poll(2), not epoll: a seccomp
  * listener call wakes a poll(2) waiter on the caller's own CPU
@@ -337,11 +350,13 @@ cmd_run(int argc, char **argv)
 	tc.plan.net = (rule != NULL && (on(rule->network.effect) || dns_on)) ||
 	    o.so.record_path != NULL;
 	tc.plan.io_uring = !tc.plan.files && !tc.plan.net;
-	/* Opens go to a seccomp listener where the kernel has one;
+	/* Opens go to a seccomp listener where the kernel has what makes
+	 * it pay (Linux 6.6: same-CPU wake-ups; pidfd_getfd came in 5.6);
 	 * FNGUARD_NO_LISTENER=1 keeps them on ptrace stops (for
 	 * comparison, and the tests of kernels without one). */
-	tc.plan.notify = getenv("FNGUARD_NO_LISTENER") == NULL ||
-	    strcmp(getenv("FNGUARD_NO_LISTENER"), "1") != 0;
+	tc.plan.notify = kernel_at_least(6, 6) &&
+	    (getenv("FNGUARD_NO_LISTENER") == NULL ||
+	    strcmp(getenv("FNGUARD_NO_LISTENER"), "1") != 0);
 	if (tc.plan.net) {
 		if (start_resolver(&r, &tc) == -1) {
 			if (dns_on || o.dns_listen != NULL) {
