@@ -288,6 +288,21 @@ cmd_daemon(int argc, char **argv)
 	event_base_dispatch(d.base);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
+	if (d.resolver != NULL) {
+		struct resolver_stats rs;
+
+		resolver_stats(d.resolver, &rs);
+		log_info("daemon: %llu UDP and %llu TCP queries, %llu denied, "
+		    "%llu from the cache, %llu forwarded, %llu dropped, %llu "
+		    "UDP answers sent in UDP_SEGMENT groups",
+		    (unsigned long long)rs.udp_queries,
+		    (unsigned long long)rs.tcp_queries,
+		    (unsigned long long)rs.denied,
+		    (unsigned long long)rs.cache_hits,
+		    (unsigned long long)rs.forwarded,
+		    (unsigned long long)rs.dropped,
+		    (unsigned long long)rs.segmented);
+	}
 	rc = EXIT_OK;
 done:
 	proxy_free(d.proxy);

@@ -35,6 +35,7 @@ struct resolver_stats {
 	uint64_t udp_queries, tcp_queries, denied, cache_hits, forwarded;
 	uint64_t upstream_failures, formerr, dropped, truncated;
 	uint64_t tcp_accepted, tcp_closed_idle, tcp_evicted;
+	uint64_t segmented;	/* UDP answers sent inside UDP_SEGMENT groups */
 };
 
 struct resolver;

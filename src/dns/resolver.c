@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,13 @@
 #include "fnguard/resolver.h"
 
 #define UDP_BATCH 64			/* datagrams per recvmmsg/sendmmsg */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103			/* Linux 4.18 */
+#endif
+/* Answers of one size to one client go out as one UDP_SEGMENT datagram
+ * (the kernel cuts it): at most this size, which any path's MTU
+ * carries, so that no segment is too big for the route. */
+#define GSO_MAX_SEG 1200
 #define UDP_ROUNDS 4			/* batches per wake-up, then yield */
 #define UDP_BUF 4096			/* a query is far smaller; a reply
 					   is at most 4096 (EDNS0 cap) */
@@ -91,6 +99,15 @@ struct udp_batch {
 	struct iovec out_iov[UDP_BATCH];
 	struct sockaddr_storage out_peer[UDP_BATCH];
 	uint8_t out_buf[UDP_BATCH][UDP_BUF];
+	/* The same answers grouped for UDP_SEGMENT (batch_flush). */
+	struct mmsghdr gso[UDP_BATCH];
+	struct iovec gso_iov[UDP_BATCH];
+	size_t gso_count[UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} gso_cmsg[UDP_BATCH];
+	bool no_gso;			/* the kernel refused it once */
 };
 
 struct ares_fd {
@@ -276,13 +293,108 @@ send_tcp(struct tcp_client *c, const uint8_t *msg, size_t len)
 	}
 }
 
+static bool same_peer(const struct sockaddr_storage *,
+    const struct sockaddr_storage *);
+
+/*
+ * The batch as UDP_SEGMENT groups: the answers of one length to one peer
+ * (a client asking the same names over and over gets many) become one
+ * message that the kernel cuts into datagrams, so the stack is walked
+ * once per group, not once per answer. Order between answers is not
+ * kept (UDP keeps none). Returns the number of messages in b->gso.
+ */
+static size_t
+batch_group(struct udp_batch *b)
+{
+	bool used[UDP_BATCH] = { false };
+	struct cmsghdr *cm;
+	size_t i, j, ng = 0, niov = 0, len;
+	uint16_t seg;
+
+	for (i = 0; i < b->nout; i++) {
+		if (used[i])
+			continue;
+		len = b->out_iov[i].iov_len;
+		memset(&b->gso[ng], 0, sizeof(b->gso[ng]));
+		b->gso[ng].msg_hdr = b->out[i].msg_hdr;
+		b->gso[ng].msg_hdr.msg_iov = &b->gso_iov[niov];
+		b->gso_iov[niov++] = b->out_iov[i];
+		b->gso_count[ng] = 1;
+		used[i] = true;
+		for (j = i + 1; len <= GSO_MAX_SEG && j < b->nout; j++) {
+			if (used[j] || b->out_iov[j].iov_len != len ||
+			    b->out[j].msg_hdr.msg_namelen !=
+			    b->out[i].msg_hdr.msg_namelen ||
+			    !same_peer(&b->out_peer[i], &b->out_peer[j]))
+				continue;
+			b->gso_iov[niov++] = b->out_iov[j];
+			b->gso_count[ng]++;
+			used[j] = true;
+		}
+		b->gso[ng].msg_hdr.msg_iovlen = b->gso_count[ng];
+		if (b->gso_count[ng] > 1) {
+			seg = (uint16_t)len;
+			b->gso[ng].msg_hdr.msg_control = b->gso_cmsg[ng].buf;
+			b->gso[ng].msg_hdr.msg_controllen =
+			    sizeof(b->gso_cmsg[ng].buf);
+			cm = CMSG_FIRSTHDR(&b->gso[ng].msg_hdr);
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+		}
+		ng++;
+	}
+	return ng;
+}
+
 static void
 batch_flush(struct resolver *r)
 {
 	struct udp_batch *b = r->batch;
-	size_t done = 0;
+	size_t done = 0, ng, k;
 	int n;
 
+	if (!b->no_gso && b->nout > 1 && (ng = batch_group(b)) < b->nout) {
+		while (done < ng) {
+			n = sendmmsg(b->out_fd, b->gso + done,
+			    (unsigned)(ng - done), MSG_DONTWAIT);
+			if (n <= 0 && (errno == EIO || errno == EINVAL ||
+			    errno == ENOPROTOOPT || errno == EOPNOTSUPP) &&
+			    b->gso[done].msg_hdr.msg_controllen != 0) {
+				/* No UDP GSO here: answers one by one from
+				 * now on, this group's too. */
+				log_info("resolver: no UDP segmentation "
+				    "offload (%s): one datagram per answer",
+				    strerror(errno));
+				b->no_gso = true;
+				b->gso[done].msg_hdr.msg_control = NULL;
+				b->gso[done].msg_hdr.msg_controllen = 0;
+				for (k = 0; k < b->gso_count[done]; k++) {
+					struct msghdr h = b->gso[done].msg_hdr;
+
+					h.msg_iov += k;
+					h.msg_iovlen = 1;
+					if (sendmsg(b->out_fd, &h, MSG_DONTWAIT) ==
+					    -1)
+						r->stats.dropped++;
+				}
+				done++;
+				continue;
+			}
+			if (n <= 0) {
+				for (k = done; k < ng; k++)
+					r->stats.dropped += b->gso_count[k];
+				break;
+			}
+			for (k = done; k < done + (size_t)n; k++)
+				if (b->gso_count[k] > 1)
+					r->stats.segmented += b->gso_count[k];
+			done += (size_t)n;
+		}
+		b->nout = 0;
+		return;
+	}
 	while (done < b->nout) {
 		n = sendmmsg(b->out_fd, b->out + done, (unsigned)(b->nout - done),
 		    MSG_DONTWAIT);

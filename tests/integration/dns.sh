@@ -515,6 +515,36 @@ def flood(name, n):
     print("%d %.3f" % (answered, dt))
 
 
+def burst(names, n):
+    # n queries sent back to back from one socket, names taken in turn,
+    # then every answer read: the server answers a batch of one size to
+    # one client as one UDP_SEGMENT send, which must still arrive as one
+    # datagram per answer. Prints how many distinct IDs came back right
+    # (id, rcode NXDOMAIN, the question echoed) and how many datagrams.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.settimeout(2.0)
+    want = {}
+    for i in range(n):
+        q = wire(names[i % len(names)])
+        m, qid = msg(q, qid=i)
+        want[qid] = q
+        s.sendto(m, V4)
+    good, got = set(), 0
+    while True:
+        try:
+            r = s.recv(65535)
+        except socket.timeout:
+            break
+        got += 1
+        h = hdr(r)
+        q = want.get(h["id"])
+        if q is not None and h["rcode"] == 3 and r[12:12 + len(q)] == q:
+            good.add(h["id"])
+    s.close()
+    print("%d %d" % (len(good), got))
+
+
 def attr():
     # One query per transport and family; prints pid and executable so
     # that the shell can look for them in the audit file.
@@ -561,6 +591,8 @@ elif cmd == "idle":
     idle(int(sys.argv[2]))
 elif cmd == "flood":
     flood(sys.argv[2], int(sys.argv[3]))
+elif cmd == "burst":
+    burst(sys.argv[3:], int(sys.argv[2]))
 elif cmd == "attr":
     attr()
 elif cmd == "idleprobe":
@@ -854,6 +886,14 @@ FLOOD_END_MS=$(now_ms)
 assert_eq "flood: all $FLOOD_N queries answered NXDOMAIN (in ${OUT#* } s)" \
     "$FLOOD_N" "${OUT%% *}"
 
+# Bursts: answers of one size to one client leave as one UDP_SEGMENT send
+# and arrive one datagram each, every one whole.
+pyx 30 burst 64 burst.example.net
+assert_eq "burst of 64 same-size answers: 64 right, 64 datagrams" "64 64" "$OUT"
+pyx 30 burst 60 b1.example.net longer-burst-name.example.net c.example.org
+assert_eq "burst of three sizes interleaved: 60 right, 60 datagrams" \
+    "60 60" "$OUT"
+
 # ---- bad input ----
 
 pyx 60 bad
@@ -1064,6 +1104,9 @@ assert_eq "every stderr line of the daemon starts \"fnguard: \"" "" \
 
 stop_pid "$DAEMON_PID" 5
 assert_eq "daemon exits 0 on SIGTERM" 0 "$STOP_RC"
+assert_match "the bursts left as UDP_SEGMENT groups (the daemon's count)" \
+    "$(grep 'daemon: .* UDP_SEGMENT groups' "$DAEMON_LOG")" \
+    ' ([6-9][0-9]|[1-9][0-9]{2,}) UDP answers sent in UDP_SEGMENT groups'
 
 # ---- the recording replays with the same verdicts ----
 
