@@ -454,7 +454,9 @@ same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	} else {
 		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
 
+		/* The scope too: fe80::1 on two links is two peers. */
 		return x->sin6_port == y->sin6_port &&
+		    x->sin6_scope_id == y->sin6_scope_id &&
 		    memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 	}
 }
