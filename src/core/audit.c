@@ -383,10 +383,18 @@ jw_nonempty(struct jw *w, const char *key, const char *v)
 static void
 jw_number(struct jw *w, const char *key, long long v)
 {
-	char num[24];
+	char num[24], *p = num + sizeof(num);
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
+	    (unsigned long long)v;
 
 	jw_key(w, key);
-	jw_raw(w, num, (size_t)snprintf(num, sizeof(num), "%lld", v));
+	do {			/* digits from the right, no format parsing */
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	jw_raw(w, p, (size_t)(num + sizeof(num) - p));
 }
 
 size_t
@@ -1102,10 +1110,15 @@ enqueue(struct audit *a, const struct audit_record *rec)
 	a->qlen++;
 }
 
+/* s into dst (size > 0), cut to fit: snprintf("%s") without the
+ * format parsing, for the dozen fields of every record of a flood. */
 static void
 put(char *dst, size_t size, const char *s)
 {
-	snprintf(dst, size, "%s", s);
+	size_t n = strnlen(s, size - 1);
+
+	memcpy(dst, s, n);
+	dst[n] = '\0';
 }
 
 /* The record r stands for, with the count of its repeats, out. */
@@ -1115,6 +1128,7 @@ agg_emit(struct audit *a, const struct agg_rec *r, int64_t time_ms)
 	const struct agg_ctx *c = AT(a, r->ctx);
 	struct audit_record *rec = &a->rec;
 	const char *obj;
+	size_t n;
 
 	rec->time_ms = time_ms;
 	put(rec->function, sizeof(rec->function), ctx_str(c, CTX_FUNCTION));
@@ -1142,8 +1156,11 @@ agg_emit(struct audit *a, const struct agg_rec *r, int64_t time_ms)
 		obj = "";
 		break;
 	}
-	snprintf(rec->msg, sizeof(rec->msg), "%s%s%s",
-	    ctx_str(c, CTX_MSG_PRE), obj, ctx_str(c, CTX_MSG_POST));
+	put(rec->msg, sizeof(rec->msg), ctx_str(c, CTX_MSG_PRE));
+	n = strlen(rec->msg);
+	put(rec->msg + n, sizeof(rec->msg) - n, obj);
+	n += strlen(rec->msg + n);
+	put(rec->msg + n, sizeof(rec->msg) - n, ctx_str(c, CTX_MSG_POST));
 	rec->count = r->pending;
 	rec->severity = c->severity;
 	put(rec->process_path, sizeof(rec->process_path),
