@@ -133,15 +133,18 @@ struct tracer {
 	 * through hand_fd (its number) and been told to go on (ack_fd). */
 	int listener, hand_fd, ack_fd;
 	struct event *notifev, *handev;
-	bool in_notif;			/* deciding a listener's call */
-	const char *addfd_path;		/* ACT_ADDFD: the file to give */
-	uint64_t addfd_flags;		/* and the flags it is opened with */
 	char self_creds[1024];		/* fnguard's, as creds_of shows them */
 };
 
 /* ACT_ADDFD and ACT_RETRACE answer listener calls only: the call gets a
  * descriptor fnguard opened, or is sent back to stop for ptrace. */
 enum act { ACT_ALLOW, ACT_EXIT, ACT_DENY, ACT_KILL, ACT_ADDFD, ACT_RETRACE };
+
+/* A listener call's open that fnguard makes itself (ACT_ADDFD). */
+struct handover {
+	const char *path;
+	uint64_t flags;			/* as the caller asked */
+};
 
 static const int forwarded[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
@@ -171,22 +174,42 @@ find(struct tracer *tr, pid_t tid)
 }
 
 /* Tgid and PPid of a thread, from /proc/TID/status. */
-static pid_t
-tgid_of(pid_t tid, pid_t *ppid)
+/*
+ * /proc/PID/task/TID/status (pid 0: fnguard's own thread) into buf, after
+ * a '\n' so that every line, the first too, can be found as "\nKey:".
+ * Returns 0, or -1.
+ */
+static int
+read_status(pid_t pid, pid_t tid, char *buf, size_t len)
 {
-	char path[64], buf[1024], *p;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	*ppid = 0;
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)tid);
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/thread-self/status");
+	else
+		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status",
+		    (long)pid, (long)tid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return tid;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return -1;
+	n = read(fd, buf + 1, len - 2);
 	close(fd);
 	if (n <= 0)
+		return -1;
+	buf[0] = '\n';
+	buf[n + 1] = '\0';
+	return 0;
+}
+
+static pid_t
+tgid_of(pid_t tid, pid_t *ppid)
+{
+	char buf[1024], *p;
+
+	*ppid = 0;
+	if (read_status(tid, tid, buf, sizeof(buf)) == -1)
 		return tid;
-	buf[n] = '\0';
 	if ((p = strstr(buf, "\nPPid:")) != NULL)
 		*ppid = (pid_t)strtol(p + 6, NULL, 10);
 	if ((p = strstr(buf, "\nTgid:")) == NULL)
@@ -713,21 +736,9 @@ creds_of(pid_t pid, pid_t tid, char *out, size_t outlen)
 	char path[64], buf[4096], *p, *e;
 	size_t len = 0, i;
 	ssize_t n;
-	int fd;
 
-	if (pid == 0)
-		snprintf(path, sizeof(path), "/proc/thread-self/status");
-	else
-		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status",
-		    (long)pid, (long)tid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (read_status(pid, tid, buf, sizeof(buf)) == -1)
 		return -1;
-	n = read(fd, buf + 1, sizeof(buf) - 2);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[0] = '\n';
-	buf[n + 1] = '\0';
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if ((p = strstr(buf, keys[i])) == NULL ||
 		    (e = strchr(p + 1, '\n')) == NULL ||
@@ -761,8 +772,7 @@ can_open_for(struct tracer *tr, struct tracee *t, uint64_t flags, int res)
 	    (flags & (O_CREAT | O_TMPFILE)) ||
 	    strncmp(t->checked, "/proc/", 6) == 0 ||
 	    strncmp(t->checked, "/sys/", 5) == 0 ||
-	    strncmp(t->checked, "/dev/", 5) == 0 ||
-	    strlen(t->checked) >= 4096 || tr->self_creds[0] == '\0')
+	    strncmp(t->checked, "/dev/", 5) == 0 || tr->self_creds[0] == '\0')
 		return false;
 	if (t->creds == CREDS_UNKNOWN)
 		t->creds = creds_of(t->tgid, t->tid, creds, sizeof(creds)) == 0 &&
@@ -770,9 +780,17 @@ can_open_for(struct tracer *tr, struct tracee *t, uint64_t flags, int res)
 	return t->creds == CREDS_SAME;
 }
 
+/*
+ * Judges a file call. At a ptrace stop (ho NULL) the call's registers may
+ * be rewritten (*regs_changed). For a listener's open (ho set) nothing can
+ * be rewritten: the answer is ACT_ALLOW (it runs as it is), ACT_ADDFD
+ * (fnguard opens *ho and hands the descriptor over), ACT_RETRACE or
+ * ACT_DENY.
+ */
 static enum act
 on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
-    struct user_regs_struct *r, int *err, bool *regs_changed)
+    struct user_regs_struct *r, int *err, bool *regs_changed,
+    struct handover *ho)
 {
 	char newpath[PATH_MAX], target[PATH_MAX], rawtarget[PATH_MAX];
 	uint64_t flags = 0, scratch;
@@ -886,9 +904,9 @@ on_file(struct tracer *tr, struct tracee *t, const struct filecall *fc,
 resolv_conf:
 	if (open_like && tr->cfg.resolv_conf != NULL &&
 	    access == ACCESS_READ && strcmp(t->checked, "/etc/resolv.conf") == 0) {
-		if (tr->in_notif) {
-			tr->addfd_path = tr->cfg.resolv_conf;
-			tr->addfd_flags = O_RDONLY | (flags & O_CLOEXEC);
+		if (ho != NULL) {
+			ho->path = tr->cfg.resolv_conf;
+			ho->flags = O_RDONLY | (flags & O_CLOEXEC);
 			tr->stats.redirected++;
 			return ACT_ADDFD;
 		}
@@ -902,7 +920,7 @@ resolv_conf:
 		tr->stats.redirected++;
 		return ACT_ALLOW;
 	}
-	if (open_like && tr->in_notif) {
+	if (open_like && ho != NULL) {
 		/* Whether or not files are checked (/proc/N/mem is refused
 		 * to all): the kernel will walk the caller's path again,
 		 * and read it again from the caller's memory. Only when the
@@ -920,8 +938,8 @@ resolv_conf:
 		/* Else fnguard opens what was judged, as the pinned
 		 * openat2 would, and hands over the descriptor. */
 		if (can_open_for(tr, t, flags, res)) {
-			tr->addfd_path = t->checked;
-			tr->addfd_flags = flags;
+			ho->path = t->checked;
+			ho->flags = flags;
 			return ACT_ADDFD;
 		}
 		return ACT_RETRACE;
@@ -1580,7 +1598,7 @@ seccomp_stop(struct tracer *tr, struct tracee *t)
 		break;
 	default:
 		if ((fc = filecall_of(nr)) != NULL)
-			a = on_file(tr, t, fc, &r, &err, &changed);
+			a = on_file(tr, t, fc, &r, &err, &changed, NULL);
 		break;
 	}
 	switch (a) {
@@ -1648,7 +1666,7 @@ retrace_stop(struct tracer *tr, struct tracee *t)
 /* ---- the listener ---- */
 
 /*
- * Opens tr->addfd_path as the caller asked (tr->addfd_flags), never
+ * Opens ho->path as the caller asked (ho->flags), never
  * through a symlink: what was judged or nothing. Only regular files and
  * directories (O_NONBLOCK meanwhile, so a FIFO swapped in cannot hold
  * fnguard up). Returns the descriptor; or -1 with *err the caller's answer
@@ -1656,10 +1674,10 @@ retrace_stop(struct tracer *tr, struct tracee *t)
  * after all (ELOOP, ENXIO, another kind of file).
  */
 static int
-open_for(struct tracer *tr, int *err)
+open_for(const struct handover *ho, int *err)
 {
 	struct { uint64_t flags, mode, resolve; } how;
-	uint64_t f = tr->addfd_flags;
+	uint64_t f = ho->flags;
 	struct statfs sfs;
 	struct stat st;
 	int fd;
@@ -1669,7 +1687,7 @@ open_for(struct tracer *tr, int *err)
 	if (!(f & O_PATH))
 		how.flags |= O_NONBLOCK;
 	how.resolve = RESOLVE_NO_SYMLINKS;
-	if ((fd = (int)syscall(__NR_openat2, AT_FDCWD, tr->addfd_path, &how,
+	if ((fd = (int)syscall(__NR_openat2, AT_FDCWD, ho->path, &how,
 	    sizeof(how))) == -1) {
 		*err = errno == ENOENT || errno == EACCES || errno == ENOTDIR ||
 		    errno == EISDIR || errno == EROFS || errno == ETXTBSY ||
@@ -1700,7 +1718,7 @@ open_for(struct tracer *tr, int *err)
 
 static void
 notif_reply(struct tracer *tr, struct tracee *t, uint64_t id, enum act a,
-    int err)
+    int err, const struct handover *ho)
 {
 	struct seccomp_notif_resp resp;
 	struct seccomp_notif_addfd add;
@@ -1714,9 +1732,9 @@ notif_reply(struct tracer *tr, struct tracee *t, uint64_t id, enum act a,
 		break;
 	case ACT_ADDFD:
 		/* The call returns a descriptor of fnguard's own opening. */
-		if ((fd = open_for(tr, &err)) == -1) {
+		if ((fd = open_for(ho, &err)) == -1) {
 			if (err == 0) {		/* not here: at a ptrace stop */
-				notif_reply(tr, t, id, ACT_RETRACE, 0);
+				notif_reply(tr, t, id, ACT_RETRACE, 0, NULL);
 				return;
 			}
 			resp.error = -err;
@@ -1726,7 +1744,7 @@ notif_reply(struct tracer *tr, struct tracee *t, uint64_t id, enum act a,
 		add.id = id;
 		add.flags = SECCOMP_ADDFD_FLAG_SEND;
 		add.srcfd = (uint32_t)fd;
-		add.newfd_flags = (uint32_t)(tr->addfd_flags & O_CLOEXEC);
+		add.newfd_flags = (uint32_t)(ho->flags & O_CLOEXEC);
 		tr->stats.handed++;
 		if (ioctl(tr->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) == -1 &&
 		    errno != ENOENT)
@@ -1771,26 +1789,26 @@ notif_cb(evutil_socket_t fd, short what, void *ctx)
 	struct user_regs_struct r;
 	const struct filecall *fc;
 	struct tracee *t;
+	struct handover ho = { NULL, 0 };
 	struct pollfd pfd;
 	bool changed = false;
 	enum act a;
 	int err = EACCES;
 
 	(void)what;
-	/* Once no process holds the filter the listener hangs up: stop
-	 * listening. A call that went away after the poll (a signal, a
-	 * death) makes the receive fail with ENOENT, not wait. */
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN)) {
-		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
-			event_del(tr->notifev);
-		return;
-	}
+	/* The listener is used from Linux 6.6, whose receive does not wait:
+	 * a call gone meanwhile (a signal, a death) fails with ENOENT, and
+	 * so does every receive once no process holds the filter, when the
+	 * listener hangs up (a poll tells which, off the common path). */
 	memset(&req, 0, sizeof(req));
 	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == -1) {
-		if (errno != ENOENT && errno != EINTR) {
-			log_warn("seccomp listener");
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if ((errno != ENOENT && errno != EINTR) ||
+		    (poll(&pfd, 1, 0) == 1 && !(pfd.revents & POLLIN) &&
+		    (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))) {
+			if (errno != ENOENT && errno != EINTR)
+				log_warn("seccomp listener");
 			event_del(tr->notifev);
 		}
 		return;
@@ -1809,26 +1827,24 @@ notif_cb(evutil_socket_t fd, short what, void *ctx)
 	if ((t = find(tr, (pid_t)req.pid)) != NULL &&
 	    seccomp_creds_call(req.data.nr)) {
 		t->creds = CREDS_UNKNOWN;	/* looked up again if needed */
-		notif_reply(tr, t, req.id, ACT_ALLOW, 0);
+		notif_reply(tr, t, req.id, ACT_ALLOW, 0, NULL);
 		return;
 	}
 	if (t != NULL && (req.data.nr == __NR_execve ||
 	    req.data.nr == __NR_execveat)) {
 		a = on_exec(tr, t, &r, req.data.nr == __NR_execveat, &err);
-		notif_reply(tr, t, req.id, a, err);
+		notif_reply(tr, t, req.id, a, err, NULL);
 		return;
 	}
 	if (t == NULL ||
 	    (fc = filecall_of(req.data.nr)) == NULL || fc->type != F_OPEN) {
 		log_warnx("pid %ld: call %d from the listener refused",
 		    (long)req.pid, req.data.nr);
-		notif_reply(tr, t, req.id, ACT_DENY, EPERM);
+		notif_reply(tr, t, req.id, ACT_DENY, EPERM, NULL);
 		return;
 	}
-	tr->in_notif = true;
-	a = on_file(tr, t, fc, &r, &err, &changed);
-	tr->in_notif = false;
-	notif_reply(tr, t, req.id, a, err);
+	a = on_file(tr, t, fc, &r, &err, &changed, &ho);
+	notif_reply(tr, t, req.id, a, err, &ho);
 }
 
 /* The child's listener: its number arrives through the pipe while the
