@@ -418,23 +418,17 @@ upstream_failed(struct session *s)
 	session_close(s, "upstream connect failed", true);
 }
 
-/* A write to dst failed (EPIPE, ECONNRESET): the peer is gone. */
-static void
-dst_failed(struct session *s, struct dir *d)
-{
-	if (d->dst == &s->u && s->connecting)
-		upstream_failed(s);
-	else
-		session_close(s, "peer closed while data was in flight", true);
-}
+#define PEER_GONE "peer closed while data was in flight"
 
+/* A read or write on side sd failed (EPIPE, ECONNRESET, ...): an
+ * upstream still connecting never connected; else the peer is gone. */
 static void
-src_failed(struct session *s, struct dir *d)
+side_failed(struct session *s, const struct side *sd, const char *reason)
 {
-	if (d->src == &s->u && s->connecting)
+	if (sd == &s->u && s->connecting)
 		upstream_failed(s);
 	else
-		session_close(s, "connection error", true);
+		session_close(s, reason, true);
 }
 
 /* Writes what d holds. Returns -1 when the session was closed, 0 when dst
@@ -470,7 +464,7 @@ dir_flush(struct session *s, struct dir *d)
 			d->dst->wr = false;
 			return 0;
 		}
-		dst_failed(s, d);
+		side_failed(s, d->dst, PEER_GONE);
 		return -1;
 	}
 	d->off = 0;
@@ -548,7 +542,7 @@ dir_pump(struct session *s, struct dir *d)
 				d->src->rd = false;
 				return true;
 			}
-			src_failed(s, d);
+			side_failed(s, d->src, "connection error");
 			return false;
 		}
 		if (d->src == &s->u)
@@ -575,7 +569,7 @@ dir_pump(struct session *s, struct dir *d)
 					d->dst->wr = false;
 				sent = 0;
 			} else if (sent == -1) {
-				dst_failed(s, d);
+				side_failed(s, d->dst, PEER_GONE);
 				return false;
 			} else {
 				*d->count += (uint64_t)sent;
