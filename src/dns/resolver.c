@@ -348,53 +348,13 @@ batch_group(struct udp_batch *b)
 	return ng;
 }
 
+/* The batch's messages, as they are in b->out. */
 static void
-batch_flush(struct resolver *r)
+batch_send(struct resolver *r, struct udp_batch *b)
 {
-	struct udp_batch *b = r->batch;
-	size_t done = 0, ng, k;
+	size_t done = 0;
 	int n;
 
-	if (!b->no_gso && b->nout > 1 && (ng = batch_group(b)) < b->nout) {
-		while (done < ng) {
-			n = sendmmsg(b->out_fd, b->gso + done,
-			    (unsigned)(ng - done), MSG_DONTWAIT);
-			if (n <= 0 && (errno == EIO || errno == EINVAL ||
-			    errno == ENOPROTOOPT || errno == EOPNOTSUPP) &&
-			    b->gso[done].msg_hdr.msg_controllen != 0) {
-				/* No UDP GSO here: answers one by one from
-				 * now on, this group's too. */
-				log_info("resolver: no UDP segmentation "
-				    "offload (%s): one datagram per answer",
-				    strerror(errno));
-				b->no_gso = true;
-				b->gso[done].msg_hdr.msg_control = NULL;
-				b->gso[done].msg_hdr.msg_controllen = 0;
-				for (k = 0; k < b->gso_count[done]; k++) {
-					struct msghdr h = b->gso[done].msg_hdr;
-
-					h.msg_iov += k;
-					h.msg_iovlen = 1;
-					if (sendmsg(b->out_fd, &h, MSG_DONTWAIT) ==
-					    -1)
-						r->stats.dropped++;
-				}
-				done++;
-				continue;
-			}
-			if (n <= 0) {
-				for (k = done; k < ng; k++)
-					r->stats.dropped += b->gso_count[k];
-				break;
-			}
-			for (k = done; k < done + (size_t)n; k++)
-				if (b->gso_count[k] > 1)
-					r->stats.segmented += b->gso_count[k];
-			done += (size_t)n;
-		}
-		b->nout = 0;
-		return;
-	}
 	while (done < b->nout) {
 		n = sendmmsg(b->out_fd, b->out + done, (unsigned)(b->nout - done),
 		    MSG_DONTWAIT);
@@ -405,6 +365,64 @@ batch_flush(struct resolver *r)
 			break;
 		}
 		done += (size_t)n;
+	}
+	b->nout = 0;
+}
+
+/* Groups from..ng-1 back in b->out, one message per answer. */
+static void
+batch_ungroup(struct udp_batch *b, size_t from, size_t ng)
+{
+	size_t g, k, m = 0;
+
+	for (g = from; g < ng; g++)
+		for (k = 0; k < b->gso_count[g]; k++, m++) {
+			memset(&b->out[m], 0, sizeof(b->out[m]));
+			b->out[m].msg_hdr.msg_name = b->gso[g].msg_hdr.msg_name;
+			b->out[m].msg_hdr.msg_namelen =
+			    b->gso[g].msg_hdr.msg_namelen;
+			b->out[m].msg_hdr.msg_iov =
+			    b->gso[g].msg_hdr.msg_iov + k;
+			b->out[m].msg_hdr.msg_iovlen = 1;
+		}
+	b->nout = m;
+}
+
+static void
+batch_flush(struct resolver *r)
+{
+	struct udp_batch *b = r->batch;
+	size_t done = 0, ng, k;
+	int n;
+
+	if (b->no_gso || b->nout < 2 || (ng = batch_group(b)) == b->nout) {
+		batch_send(r, b);
+		return;
+	}
+	while (done < ng) {
+		if ((n = sendmmsg(b->out_fd, b->gso + done,
+		    (unsigned)(ng - done), MSG_DONTWAIT)) > 0) {
+			for (k = done; k < done + (size_t)n; k++)
+				if (b->gso_count[k] > 1)
+					r->stats.segmented += b->gso_count[k];
+			done += (size_t)n;
+			continue;
+		}
+		if (b->gso[done].msg_hdr.msg_controllen != 0 &&
+		    (errno == EIO || errno == EINVAL ||
+		    errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+			/* No UDP segmentation here: what is left goes one
+			 * answer a datagram, and so does all that follows. */
+			log_info("resolver: no UDP segmentation (%s): one "
+			    "datagram per answer", strerror(errno));
+			b->no_gso = true;
+			batch_ungroup(b, done, ng);
+			batch_send(r, b);
+			return;
+		}
+		for (k = done; k < ng; k++)
+			r->stats.dropped += b->gso_count[k];
+		break;
 	}
 	b->nout = 0;
 }

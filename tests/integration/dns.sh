@@ -189,7 +189,7 @@ cat >"$T/dnst.py" <<'EOF'
 import errno, os, random, resource, select, socket, struct, subprocess
 import sys, time
 
-V4 = ("127.0.0.1", 53)
+V4 = (os.environ.get("DNST_V4", "127.0.0.1"), 53)
 V6 = ("::1", 53)
 results = []
 
@@ -893,6 +893,71 @@ assert_eq "burst of 64 same-size answers: 64 right, 64 datagrams" "64 64" "$OUT"
 pyx 30 burst 60 b1.example.net longer-burst-name.example.net c.example.org
 assert_eq "burst of three sizes interleaved: 60 right, 60 datagrams" \
     "60 60" "$OUT"
+
+# A kernel that refuses UDP_SEGMENT, as a shim makes sendmmsg(2) refuse
+# (EIO) a message that carries it: a daemon on 127.0.0.3 says so once and
+# sends every answer as a datagram of its own.
+cat >"$T/nogso.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+int
+sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+{
+	static int (*real)(int, struct mmsghdr *, unsigned int, int);
+	struct cmsghdr *c;
+	unsigned int i;
+
+	/* As the kernel does: the messages before the first it refuses
+	 * are sent and counted; -1 only when the first is refused. */
+	for (i = 0; i < n; i++)
+		for (c = CMSG_FIRSTHDR(&v[i].msg_hdr); c != NULL;
+		    c = CMSG_NXTHDR(&v[i].msg_hdr, c))
+			if (c->cmsg_level == SOL_UDP &&
+			    c->cmsg_type == UDP_SEGMENT)
+				goto refused;
+refused:
+	if (i == 0 && n > 0) {
+		errno = EIO;
+		return -1;
+	}
+	if (real == NULL)
+		real = (int (*)(int, struct mmsghdr *, unsigned int, int))
+		    dlsym(RTLD_NEXT, "sendmmsg");
+	return real(fd, v, i, flags);
+}
+EOF
+NOGSO_LOG=$T/nogso.log
+if gcc -shared -fPIC -o "$T/nogso.so" "$T/nogso.c" -ldl 2>"$T/cc.err"; then
+	LD_PRELOAD=$T/nogso.so start_bg NOGSO_PID "$NOGSO_LOG" "$FNGUARD" \
+	    daemon --policy "$POLICY" --dns-listen 127.0.0.3:53 \
+	    --proxy-listen off --upstream 127.0.0.53:5300 \
+	    --audit "$T/nogso-audit.jsonl"
+	if wait_port 10 udp 127.0.0.3 53; then
+		DNST_V4=127.0.0.3 pyx 30 burst 64 burst.example.net
+		assert_eq "no UDP_SEGMENT: a burst of 64, all right, 64 \
+datagrams" "64 64" "$OUT"
+		DNST_V4=127.0.0.3 pyx 30 burst 64 burst.example.net
+		assert_eq "no UDP_SEGMENT: a second burst too" "64 64" "$OUT"
+		assert_eq "no UDP_SEGMENT: said once in the log" 1 \
+		    "$(grep -c 'no UDP segmentation (Input/output error)' \
+		    "$NOGSO_LOG")"
+	else
+		not_ok "the no-UDP_SEGMENT daemon listens on 127.0.0.3:53"
+		show "$(cat "$NOGSO_LOG")"
+	fi
+	stop_pid "$NOGSO_PID" 5
+	assert_match "no UDP_SEGMENT: no answer went out as a group" \
+	    "$(cat "$NOGSO_LOG")" ' 0 UDP answers sent in UDP_SEGMENT groups'
+else
+	not_ok "cc builds the sendmmsg shim"
+	show "$(cat "$T/cc.err")"
+fi
 
 # ---- bad input ----
 
