@@ -364,6 +364,24 @@ def c_down(n, ident, d, label):
            "server read %r" % res.get("after"))
 
 
+def await_connected(socks, secs):
+    """Waits up to secs for the non-blocking connects of socks to end;
+    returns how many connected."""
+    pending = {s.fileno(): s for s in socks}
+    p = select.poll()
+    for fd in pending:
+        p.register(fd, select.POLLOUT)
+    connected = 0
+    deadline = time.monotonic() + secs
+    while pending and time.monotonic() < deadline:
+        for fd, ev in p.poll(200):
+            s = pending.pop(fd)
+            p.unregister(fd)
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                connected += 1
+    return connected
+
+
 def c_idle(n, curl, want, countfile):
     got_limit = nofile(n + 256)
     if got_limit < n + 64:
@@ -380,18 +398,7 @@ def c_idle(n, curl, want, countfile):
             report(False, "idle connection %d" % len(socks), os.strerror(e))
             break
         socks.append(s)
-    pending = {s.fileno(): s for s in socks}
-    p = select.poll()
-    for fd in pending:
-        p.register(fd, select.POLLOUT)
-    connected = 0
-    deadline = time.monotonic() + 10
-    while pending and time.monotonic() < deadline:
-        for fd, ev in p.poll(200):
-            s = pending.pop(fd)
-            p.unregister(fd)
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-                connected += 1
+    connected = await_connected(socks, 10)
     report(connected == n, "%d idle connections to %s:7003 opened "
            "(%.2f s)" % (n, SRV, time.monotonic() - t0),
            "%d connected" % connected)
@@ -447,18 +454,7 @@ def c_flood(n, secs, readyfile):
         s.setblocking(False)
         if s.connect_ex((SRV, 7003)) in (0, errno.EINPROGRESS):
             socks.append(s)
-    pending = {s.fileno(): s for s in socks}
-    p = select.poll()
-    for fd in pending:
-        p.register(fd, select.POLLOUT)
-    connected = 0
-    deadline = time.monotonic() + 5
-    while pending and time.monotonic() < deadline:
-        for fd, ev in p.poll(200):
-            s = pending.pop(fd)
-            p.unregister(fd)
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-                connected += 1
+    connected = await_connected(socks, 5)
     atomic_write(readyfile, "%d\n" % connected)
     time.sleep(secs)
     for s in socks:
