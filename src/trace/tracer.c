@@ -1553,6 +1553,20 @@ kill_tracee(struct tracer *tr, struct tracee *t)
 	kill(t->tid, SIGKILL);
 }
 
+/*
+ * A ptrace request on t failed while deciding (errno set): t never goes
+ * on undecided, it is killed. But for ESRCH: a thread leaves a ptrace
+ * stop without the tracer only by SIGKILL, so it is dying already.
+ */
+static void
+lost(struct tracer *tr, struct tracee *t, const char *what)
+{
+	if (errno == ESRCH)
+		return;
+	log_warn("pid %ld: %s", (long)t->tid, what);
+	kill_tracee(tr, t);
+}
+
 static void
 seccomp_stop(struct tracer *tr, struct tracee *t)
 {
@@ -1565,9 +1579,7 @@ seccomp_stop(struct tracer *tr, struct tracee *t)
 
 	tr->stats.seccomp_stops++;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == -1) {
-		if (errno != ESRCH)
-			log_warn("pid %ld: registers", (long)t->tid);
-		kill_tracee(tr, t);	/* undecidable: never allowed */
+		lost(tr, t, "registers");	/* undecidable: never allowed */
 		return;
 	}
 	nr = (long)r.orig_rax;
@@ -1617,10 +1629,7 @@ seccomp_stop(struct tracer *tr, struct tracee *t)
 		break;
 	}
 	if (changed && ptrace(PTRACE_SETREGS, t->tid, 0, &r) == -1) {
-		if (errno == ESRCH)	/* killed meanwhile: nothing to do */
-			return;
-		log_warn("pid %ld: set registers", (long)t->tid);
-		kill_tracee(tr, t);
+		lost(tr, t, "set registers");
 		return;
 	}
 	resume(t->tid, a == ACT_EXIT ? PTRACE_SYSCALL : PTRACE_CONT, 0);
@@ -1642,8 +1651,7 @@ retrace_stop(struct tracer *tr, struct tracee *t)
 
 	t->retrace = false;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == -1) {
-		if (errno != ESRCH)
-			kill_tracee(tr, t);
+		lost(tr, t, "registers");
 		return;
 	}
 	ret = -(long)r.rax;
@@ -1653,8 +1661,7 @@ retrace_stop(struct tracer *tr, struct tracee *t)
 		set_arg(&r, ai, (arg(&r, ai) & 0xffffffffu) |
 		    (uint64_t)SECCOMP_RETRACE_MAGIC << 32);
 		if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) == -1) {
-			if (errno != ESRCH)
-				kill_tracee(tr, t);
+			lost(tr, t, "set registers");
 			return;
 		}
 	}
@@ -1760,9 +1767,7 @@ notif_reply(struct tracer *tr, struct tracee *t, uint64_t id, enum act a,
 		t->retrace = true;
 		tr->stats.retraced++;
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == -1) {
-			if (errno != ESRCH)
-				log_warn("pid %ld: interrupt", (long)t->tid);
-			kill_tracee(tr, t);
+			lost(tr, t, "interrupt");
 			return;
 		}
 		resp.error = -ERESTARTNOINTR_;
@@ -1893,7 +1898,7 @@ syscall_exit(struct tracer *tr, struct tracee *t)
 	enum act a = ACT_ALLOW;
 
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == -1) {
-		kill_tracee(tr, t);
+		lost(tr, t, "registers at the call's end");
 		return;
 	}
 	if (t->pending == PEND_OPEN)
