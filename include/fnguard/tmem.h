@@ -66,6 +66,10 @@ int pathres_resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 int pathres_resolve_cached(pid_t pid, pid_t tid, int dirfd, const char *path,
     enum pathres_last last, bool empty_path, char *out, size_t outlen);
 
+/* Is dir (absolute; "" for "/") on a proc file system, /proc or one
+ * mounted elsewhere? */
+bool pathres_on_proc(const char *dir);
+
 /* Drops the directories pathres_resolve_cached has seen (a traced call
  * is about to rename, link or remove something). */
 void pathres_forget(void);

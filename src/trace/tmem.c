@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "fnguard/tmem.h"
 
@@ -272,6 +275,17 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool
+pathres_on_proc(const char *dir)
+{
+	struct statfs sfs;
+
+	if (strcmp(dir, "/proc") == 0)
+		return true;
+	return statfs(dir[0] != '\0' ? dir : "/", &sfs) == 0 &&
+	    sfs.f_type == PROC_SUPER_MAGIC;
+}
+
 static int resolve(pid_t, pid_t, int, const char *, enum pathres_last, bool,
     bool, char *, size_t);
 
@@ -359,14 +373,15 @@ resolve(pid_t pid, pid_t tid, int dirfd, const char *path,
 			res[rlen] = '\0';
 			continue;
 		}
-		/* /proc/self is the tracee, not us. */
-		if (strcmp(res, "/proc") == 0 && clen == 4 &&
-		    memcmp(comp, "self", 4) == 0) {
+		/* /proc/self is the tracee, not us: in any proc file
+		 * system, wherever it is mounted. */
+		if (clen == 4 && memcmp(comp, "self", 4) == 0 &&
+		    pathres_on_proc(res)) {
 			clen = (size_t)snprintf(self, sizeof(self), "%ld",
 			    (long)pid);
 			comp = self;
-		} else if (strcmp(res, "/proc") == 0 && clen == 11 &&
-		    memcmp(comp, "thread-self", 11) == 0) {
+		} else if (clen == 11 && memcmp(comp, "thread-self", 11) == 0 &&
+		    pathres_on_proc(res)) {
 			clen = (size_t)snprintf(self, sizeof(self),
 			    "%ld/task/%ld", (long)pid, (long)tid);
 			comp = self;

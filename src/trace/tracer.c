@@ -579,24 +579,38 @@ filecall_of(long nr)
 	return NULL;
 }
 
-/* /proc/N/mem or /proc/N/task/M/mem: N, else 0. */
+/* P/N/mem or P/N/task/M/mem, P a proc file system (/proc, or one mounted
+ * elsewhere): N, else 0. */
 static long
 proc_mem(const char *path)
 {
+	char dir[PATH_MAX];
+	size_t len = strlen(path), end;
 	const char *p;
 	long pid;
 
-	if (strncmp(path, "/proc/", 6) != 0)
+	if (len < 6 || strcmp(path + len - 4, "/mem") != 0)
 		return 0;
-	pid = strtol(path + 6, NULL, 10);
-	p = path + 6 + strspn(path + 6, "0123456789");
-	if (p == path + 6)
+	end = len - 4;		/* P/N or P/N/task/M */
+	for (p = path + end; p > path && p[-1] >= '0' && p[-1] <= '9'; p--)
+		;
+	if (p == path + end || p == path || p[-1] != '/')
 		return 0;
-	if (strncmp(p, "/task/", 6) == 0) {
-		p += 6;
-		p += strspn(p, "0123456789");
+	end = (size_t)(p - 1 - path);
+	if (end >= 5 && memcmp(path + end - 5, "/task", 5) == 0) {
+		for (p = path + end - 5; p > path && p[-1] >= '0' &&
+		    p[-1] <= '9'; p--)
+			;
+		if (p == path + end - 5 || p == path || p[-1] != '/')
+			return 0;
+		end = (size_t)(p - 1 - path);
 	}
-	return strcmp(p, "/mem") == 0 ? pid : 0;
+	pid = strtol(path + end + 1, NULL, 10);
+	if (end >= sizeof(dir))
+		return 0;
+	memcpy(dir, path, end);
+	dir[end] = '\0';
+	return pathres_on_proc(dir) ? pid : 0;
 }
 
 /* Reads and resolves the path in argument pi (dirfd in di). */

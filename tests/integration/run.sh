@@ -943,6 +943,25 @@ ok uid 65534: a 0644 file
 0" "$OUT
 $RC"
 done
+# A proc file system mounted outside /proc: its "self" is the caller, as
+# in /proc; fnguard does not open its files for a caller (what they give
+# depends on who opens them), and its PID/mem of another process is
+# refused like /proc's.
+mkdir -p "$T/proc2"
+if mount -t proc proc "$T/proc2"; then
+	fg 20 lst "$T/pub/opens" procdir "$T/proc2"
+	assert_eq "opens of another /proc from a thread: its own status; \
+fnguard's mem by that name refused" \
+	    "ok another /proc's self/status is this process's
+ok another /proc's PARENT/mem: EACCES
+0" "$OUT
+$RC"
+	assert_match "opens of another /proc: sent to a ptrace stop" "$ERR" \
+	    ' 0 opened for the caller, [1-9][0-9]* sent'
+	umount "$T/proc2"
+else
+	not_ok "mount a proc file system on $T/proc2"
+fi
 # Threads opening files (some creating them: those go to a ptrace stop)
 # in processes that are killed mid-open, and signals with handlers during
 # the opens: everything ends, nothing hangs, nothing is killed by fnguard.

@@ -12,6 +12,9 @@
  *   opens nobody DIR         (root) a child that became uid/gid 65534
  *                            opens DIR/secret (0600, root's): EACCES,
  *                            and DIR/public (0644): it reads it
+ *   opens procdir PROC       a thread reads PROC/self/status, PROC being
+ *                            a proc file system mounted elsewhere: it
+ *                            must be its own process's, not the opener's
  *
  * DIR holds "public" (its text "public\n"), a FIFO "fifo", a directory
  * "sub"; DENIED is a file that the policy denies and that exists.
@@ -152,6 +155,35 @@ thread_main(void *arg)
 	return NULL;
 }
 
+static void *
+proc_thread(void *arg)
+{
+	char path[4096], buf[4096], want[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/self/status", (const char *)arg);
+	fd = open(path, O_RDONLY);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	buf[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof(want), "\nPid:\t%ld\n", (long)getpid());
+	check("another /proc's self/status is this process's",
+	    n > 0 && strstr(buf, want) != NULL,
+	    n > 0 ? "another process's" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	/* The parent (fnguard) by its other name. */
+	snprintf(path, sizeof(path), "%s/%ld/mem", (const char *)arg,
+	    (long)getppid());
+	errno = 0;
+	fd = open(path, O_RDWR);
+	check("another /proc's PARENT/mem: EACCES", fd == -1 &&
+	    errno == EACCES, fd >= 0 ? "opened" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 static int
 in_child(void (*fn)(void))
 {
@@ -203,7 +235,7 @@ main(int argc, char **argv)
 	pthread_t th;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: opens solo|tree|thread|nobody DIR "
+		fprintf(stderr, "usage: opens solo|tree|thread|nobody|procdir DIR "
 		    "[DENIED]\n");
 		return 2;
 	}
@@ -219,6 +251,12 @@ main(int argc, char **argv)
 			failures++;
 	} else if (strcmp(argv[1], "nobody") == 0)
 		failures += in_child(as_nobody);
+	else if (strcmp(argv[1], "procdir") == 0) {
+		/* A thread: fnguard would open the file for it. */
+		if (pthread_create(&th, NULL, proc_thread, argv[2]) != 0 ||
+		    pthread_join(th, NULL) != 0)
+			failures++;
+	}
 	else
 		return 2;
 	return failures > 100 ? 100 : failures;
