@@ -217,8 +217,26 @@ tgid_of(pid_t tid, pid_t *ppid)
 	return (pid_t)strtol(p + 6, NULL, 10);
 }
 
+/* Does tid lead its thread group? tgkill(2) with signal 0 checks that
+ * tid is in group tid and sends nothing. -1: cannot tell. */
+static int
+leads_group(pid_t tid)
+{
+	if (syscall(SYS_tgkill, tid, tid, 0) == 0)
+		return 1;
+	return errno == ESRCH ? 0 : -1;
+}
+
+/*
+ * A new tracee. creator: the tracee whose fork, vfork or clone event
+ * named tid, or NULL (the first child, or a child whose first stop came
+ * before its creator's event). With a creator, a new process is told
+ * apart from a new thread with tgkill (the event then compares their
+ * memory); anything else reads /proc/TID/status, which costs the kernel
+ * far more.
+ */
 static struct tracee *
-add(struct tracer *tr, pid_t tid)
+add(struct tracer *tr, pid_t tid, const struct tracee *creator)
 {
 	struct tracee *t = calloc(1, sizeof(*t)), *leader;
 	unsigned b = (unsigned)tid % BUCKETS;
@@ -229,7 +247,10 @@ add(struct tracer *tr, pid_t tid)
 	t->tid = tid;
 	t->maps_fd = -1;
 	t->threads = 1;
-	t->tgid = tid == tr->main_pid ? tid : tgid_of(tid, &ppid);
+	if (tid == tr->main_pid || (creator != NULL && leads_group(tid) == 1))
+		t->tgid = tid;		/* its memory: new_process_vm */
+	else
+		t->tgid = tgid_of(tid, &ppid);
 	if (t->tgid != tid) {
 		if ((leader = find(tr, t->tgid)) != NULL)
 			leader->threads++;
@@ -456,7 +477,10 @@ on_exec(struct tracer *tr, struct tracee *t, const struct user_regs_struct *r,
 		    (long)t->tgid);
 		return ACT_DENY;
 	}
-	if (pathres_resolve(t->tgid, t->tid, dirfd, path,
+	/* Directories seen lately are taken from pathres's cache: this
+	 * check only gives a denied exec its EACCES; the one that counts is
+	 * at the exec event, against the image the kernel loaded. */
+	if (pathres_resolve_cached(t->tgid, t->tid, dirfd, path,
 	    (flags & AT_SYMLINK_NOFOLLOW) ? PATHRES_NOFOLLOW : PATHRES_FOLLOW,
 	    (flags & AT_EMPTY_PATH) != 0, t->checked, sizeof(t->checked)) == -1) {
 		*err = errno;
@@ -1941,15 +1965,38 @@ ended(struct tracer *tr, pid_t pid, int status)
 	event_base_loopbreak(tr->base);
 }
 
+/*
+ * c, a new process that t made: does it share t's memory (CLONE_VM)?
+ * kcmp(2): 0 the same memory, 1 or 2 another; an error counts as the
+ * same. Then t's memory is shared too, as a thread's would be, whatever
+ * the event (clone(CLONE_VM | SIGCHLD) is a fork event); but not after a
+ * vfork, whose parent waits until the child has exec'd or exited.
+ */
+static void
+new_process_vm(struct tracer *tr, struct tracee *t, struct tracee *c, int ev)
+{
+	struct tracee *leader;
+	long k;
+
+	if (c->tgid != c->tid)
+		return;			/* a thread: its group counts it */
+	k = syscall(SYS_kcmp, c->tid, t->tid, KCMP_VM, 0, 0);
+	if (k == 1 || k == 2)
+		return;
+	c->shared_vm = true;
+	if (ev != PTRACE_EVENT_VFORK && (leader = find(tr, t->tgid)) != NULL)
+		leader->shared_vm = true;	/* runs beside it */
+}
+
 static void
 stopped(struct tracer *tr, pid_t pid, int status)
 {
-	struct tracee *t = find(tr, pid), *c, *leader;
+	struct tracee *t = find(tr, pid), *c;
 	unsigned long msg = 0;
 	int sig = WSTOPSIG(status), ev = status >> 16;
 
 	tr->stats.stops++;
-	if (t == NULL && (t = add(tr, pid)) == NULL) {
+	if (t == NULL && (t = add(tr, pid, NULL)) == NULL) {
 		kill(pid, SIGKILL);
 		return;
 	}
@@ -1979,10 +2026,8 @@ stopped(struct tracer *tr, pid_t pid, int status)
 			tr->main_starting = false;
 		if (ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg) == 0 &&
 		    ((c = find(tr, (pid_t)msg)) != NULL ||
-		    (c = add(tr, (pid_t)msg)) != NULL) &&
-		    ev == PTRACE_EVENT_CLONE && c->tgid == c->tid &&
-		    c->shared_vm && (leader = find(tr, t->tgid)) != NULL)
-			leader->shared_vm = true;	/* runs beside it */
+		    (c = add(tr, (pid_t)msg, t)) != NULL))
+			new_process_vm(tr, t, c, ev);
 		resume(pid, PTRACE_CONT, 0);
 		return;
 	case PTRACE_EVENT_STOP:
@@ -2201,7 +2246,7 @@ tracer_spawn(struct tracer *tr)
 		kill(pid, SIGKILL);
 		return -1;
 	}
-	if (add(tr, pid) == NULL) {
+	if (add(tr, pid, NULL) == NULL) {
 		kill(pid, SIGKILL);
 		return -1;
 	}

@@ -933,6 +933,28 @@ to ptrace" "$_st" \
 		esac
 	done
 done
+# A process whose memory another process shares (clone with CLONE_VM
+# and SIGCHLD: a fork event, not a clone event) is not one whose memory
+# only the opener can touch: at ptrace stops every open of it gets the
+# second look, none the fast path. (Linked statically: no opens by ld.so
+# before the clone, which may take the fast path.) The same program in
+# the "tree" mode, a plain fork, shows that fast opens are counted.
+gcc -O2 -static -pthread -o "$T/pub/opens-static" \
+    "$TOP_SRCDIR/tests/run/opens.c"
+for _nl in "" 1; do
+	_d="opens (tree, static${_nl:+, no listener})"
+	FNGUARD_NO_LISTENER=$_nl fg 20 lst "$T/pub/opens-static" tree "$L" \
+	    "$L/denied"
+	assert_match "$_d: fast opens counted" "$ERR" ' [1-9][0-9]* fast opens,'
+	_d="opens (vmshare${_nl:+, no listener})"
+	FNGUARD_NO_LISTENER=$_nl fg 20 lst "$T/pub/opens-static" vmshare "$L" \
+	    "$L/denied"
+	assert_eq "$_d: every check holds, status 0" "0" \
+	    "$(grep -v '^ok ' <<<"$OUT")$RC"
+	assert_eq "$_d: 13 checks ran" 13 "$(grep -c '^ok ' <<<"$OUT")"
+	assert_match "$_d: no open took the fast path" "$ERR" \
+	    ' 0 fast opens,'
+done
 # A thread that gave up root's credentials opens with its own, not with
 # fnguard's: root's 0600 file stays closed to it.
 for _nl in "" 1; do

@@ -9,6 +9,11 @@
  *   opens solo  DIR DENIED   the checks in the only process of the tree
  *   opens tree  DIR DENIED   the same in a child while the parent waits
  *   opens thread DIR DENIED  the same in a second thread
+ *   opens vmshare DIR DENIED the same while a process made with
+ *                            clone(CLONE_VM | SIGCHLD), so sharing this
+ *                            one's memory, waits (the stack area where
+ *                            the launcher copies a judged path is within
+ *                            its reach)
  *   opens nobody DIR         (root) a child that became uid/gid 65534
  *                            opens DIR/secret (0600, root's): EACCES,
  *                            and DIR/public (0644): it reads it
@@ -27,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -203,6 +210,41 @@ in_child(void (*fn)(void))
 	return WEXITSTATUS(status);
 }
 
+static int vm_pipe[2];
+
+/* The process sharing the memory: waits until the parent closes the
+ * pipe. */
+static int
+vm_sibling(void *arg)
+{
+	char c;
+
+	(void)arg;
+	close(vm_pipe[1]);	/* its own descriptor table: its copy */
+	while (read(vm_pipe[0], &c, 1) == -1 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* The checks while a clone(CLONE_VM | SIGCHLD) process runs beside. */
+static int
+with_vm_sibling(void)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	int status;
+	pid_t pid;
+
+	if (pipe(vm_pipe) == -1 || (pid = clone(vm_sibling,
+	    stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL)) == -1)
+		return 1;
+	close(vm_pipe[0]);
+	checks();
+	close(vm_pipe[1]);
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
+		return 1;
+	return 0;
+}
+
 static void
 as_nobody(void)
 {
@@ -235,8 +277,8 @@ main(int argc, char **argv)
 	pthread_t th;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: opens solo|tree|thread|nobody|procdir DIR "
-		    "[DENIED]\n");
+		fprintf(stderr, "usage: opens solo|tree|thread|vmshare|nobody|"
+		    "procdir DIR [DENIED]\n");
 		return 2;
 	}
 	dir = argv[2];
@@ -249,7 +291,9 @@ main(int argc, char **argv)
 		if (pthread_create(&th, NULL, thread_main, NULL) != 0 ||
 		    pthread_join(th, NULL) != 0)
 			failures++;
-	} else if (strcmp(argv[1], "nobody") == 0)
+	} else if (strcmp(argv[1], "vmshare") == 0)
+		failures += with_vm_sibling();
+	else if (strcmp(argv[1], "nobody") == 0)
 		failures += in_child(as_nobody);
 	else if (strcmp(argv[1], "procdir") == 0) {
 		/* A thread: fnguard would open the file for it. */
