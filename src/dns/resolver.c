@@ -297,22 +297,34 @@ static bool same_peer(const struct sockaddr_storage *,
     const struct sockaddr_storage *);
 
 /*
- * The batch as UDP_SEGMENT groups: the answers of one length to one peer
- * (a client asking the same names over and over gets many) become one
- * message that the kernel cuts into datagrams, so the stack is walked
- * once per group, not once per answer. Order between answers is not
- * kept (UDP keeps none). Returns the number of messages in b->gso.
+ * The batch as UDP_SEGMENT groups: answers of one length to one peer (a
+ * client asking the same names over and over gets many), and after them
+ * one shorter answer to that peer (the kernel cuts a UDP_SEGMENT message
+ * every "segment size" bytes; only the last datagram may be shorter),
+ * become one message, so the stack is walked once per group, not once
+ * per answer. The longest answers are grouped first, so that the shorter
+ * ones can end groups. Order between answers is not kept (UDP keeps
+ * none). Returns the number of messages in b->gso.
  */
 static size_t
 batch_group(struct udp_batch *b)
 {
 	bool used[UDP_BATCH] = { false };
+	size_t by_len[UDP_BATCH];
 	struct cmsghdr *cm;
-	size_t i, j, ng = 0, niov = 0, len;
+	size_t i, j, n, x, ng = 0, niov = 0, len;
 	uint16_t seg;
 
-	for (i = 0; i < b->nout; i++) {
-		if (used[i])
+	/* Indices by length, longest first (insertion sort: at most
+	 * UDP_BATCH, mostly few lengths). */
+	for (n = 0; n < b->nout; n++) {
+		for (x = n; x > 0 && b->out_iov[by_len[x - 1]].iov_len <
+		    b->out_iov[n].iov_len; x--)
+			by_len[x] = by_len[x - 1];
+		by_len[x] = n;
+	}
+	for (n = 0; n < b->nout; n++) {
+		if (used[i = by_len[n]])
 			continue;
 		len = b->out_iov[i].iov_len;
 		memset(&b->gso[ng], 0, sizeof(b->gso[ng]));
@@ -321,15 +333,18 @@ batch_group(struct udp_batch *b)
 		b->gso_iov[niov++] = b->out_iov[i];
 		b->gso_count[ng] = 1;
 		used[i] = true;
-		for (j = i + 1; len <= GSO_MAX_SEG && j < b->nout; j++) {
-			if (used[j] || b->out_iov[j].iov_len != len ||
-			    b->out[j].msg_hdr.msg_namelen !=
+		/* Same length, then the first one shorter ends the group. */
+		for (x = n + 1; len <= GSO_MAX_SEG && x < b->nout; x++) {
+			j = by_len[x];
+			if (used[j] || b->out[j].msg_hdr.msg_namelen !=
 			    b->out[i].msg_hdr.msg_namelen ||
 			    !same_peer(&b->out_peer[i], &b->out_peer[j]))
 				continue;
 			b->gso_iov[niov++] = b->out_iov[j];
 			b->gso_count[ng]++;
 			used[j] = true;
+			if (b->out_iov[j].iov_len != len)
+				break;
 		}
 		b->gso[ng].msg_hdr.msg_iovlen = b->gso_count[ng];
 		if (b->gso_count[ng] > 1) {
