@@ -237,10 +237,14 @@ proc_magic(const char *res)
 /*
  * Directories seen lately, by a 64-bit hash of their path: a lookup of a
  * path's leading components skips the lstat of those seen in the last
- * DIRCACHE_MS. Only for callers whose call cannot follow a symlink the
- * cache missed (opens as openat2 with RESOLVE_NO_SYMLINKS): a directory
- * swapped for a symlink meanwhile then fails with ELOOP, never opens
- * something else.
+ * DIRCACHE_MS. Only for callers for which a directory swapped for a
+ * symlink meanwhile cannot open something else than what was judged:
+ * opens made as openat2 with RESOLVE_NO_SYMLINKS (by fnguard, or pinned),
+ * which then fail with ELOOP; an open let through as it is, only when its
+ * caller is the one task traced, whose renames, links and removes drop
+ * the cache (pathres_forget) while files are checked (the /proc/N/mem
+ * refusal looks at the path as it is, with statfs); and the exec
+ * pre-check, which the exec event checks again.
  */
 #define DIRCACHE_SLOTS 4096
 #define DIRCACHE_MS 1000
