@@ -13,7 +13,9 @@
 #                and x32 calls from a 64-bit process: ENOSYS
 #   3 ptrace     attach/seize, process_vm_readv/writev, pidfd_getfd on the
 #                parent (fnguard) and a sibling tracee: EPERM; /proc/PID/mem
-#                opened for writing (5 spellings): EACCES
+#                opened for writing (5 spellings): EACCES; a directory
+#                swapped for a symlink (to /proc, to a denied directory)
+#                right after fnguard resolved it: EACCES
 #   4 toctou     a thread flips the path/address of open, execve, connect
 #                (and chmod) between an allowed and a denied value: the
 #                denied object is never reached
@@ -42,7 +44,7 @@ mktmp
 B=$T/bin
 mkdir -p "$B" "$T/a" "$T/d" "$T/i" "$T/s" "$T/links"
 
-for _p in untraced int80 ptrace toctou iouring notify memfd listen; do
+for _p in untraced int80 ptrace toctou iouring notify memfd listen dirswap; do
 	if ! "$CC" -O2 -Wall -pthread -o "$B/$_p" \
 	    "$TOP_SRCDIR/tests/run/$_p.c" 2>"$T/cc.err"; then
 		if [ "$_p" = untraced ]; then
@@ -334,6 +336,36 @@ for _pol in - "$T/p_all.json"; do
 	    '[Pp]ermission denied|[Oo]peration not permitted'
 done
 umount "$T/pm" 2>/dev/null	# only if the refusal failed
+
+# A directory that fnguard resolved a moment before (and may remember),
+# swapped by the program, the only task traced, for a symlink: to /proc,
+# where PARENT/mem is fnguard's memory (refused whatever the policy), and
+# to the denied directory (refused under the files policy). Bare, both
+# open.
+dirswap() {	# POLICY|bare TARGET NAME: tests/run/dirswap.c, a fresh DIR
+	local dir
+	dir=$(mktemp -d "$T/ds.XXXXXX")
+	if [ "$1" = bare ]; then
+		run 10 "$B/dirswap" "$dir" "$2" "$3"
+	else
+		guarded 10 "$1" "$B/dirswap" "$dir" "$2" "$3"
+	fi
+}
+printf 'DENIED\n' >"$T/d/swapped"
+dirswap bare "$T/d" swapped
+line "bare: a directory swapped for a symlink reaches the denied file" \
+    "swapped open: OK DENIED"
+dirswap "$T/p_files.json" "$T/d" swapped
+line "a directory swapped for a symlink to the denied directory: EACCES" \
+    "swapped open: EACCES"
+dirswap bare /proc PARENT/mem
+line "bare: a directory swapped for a symlink to /proc reaches PARENT/mem" \
+    "swapped open: OK -"
+for _pol in - "$T/p_files.json"; do
+	dirswap "$_pol" /proc PARENT/mem
+	line "a directory swapped for a symlink to /proc: fnguard's mem \
+refused (${_pol##*/})" "swapped open: EACCES"
+done
 
 # ---- 4. TOCTOU ----
 
