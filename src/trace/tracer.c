@@ -256,12 +256,11 @@ add(struct tracer *tr, pid_t tid, const struct tracee *creator)
 			leader->threads++;
 		else
 			t->shared_vm = true;	/* unknown group: no fast path */
-	} else if (ppid > 0 && tid != tr->main_pid) {
-		/* kcmp(2): 0 same memory (CLONE_VM: vfork, or a sibling),
-		 * 1 or 2 another; an error counts as shared. */
-		long k = syscall(SYS_kcmp, tid, ppid, KCMP_VM, 0, 0);
-
-		t->shared_vm = k != 1 && k != 2;
+	} else if (tid != tr->main_pid && creator == NULL) {
+		/* A process whose first stop came before its creator's
+		 * event: its memory counts as shared until that event tells
+		 * (new_process_vm). */
+		t->shared_vm = true;
 	}
 	t->next = tr->buckets[b];
 	tr->buckets[b] = t;
@@ -1968,7 +1967,7 @@ ended(struct tracer *tr, pid_t pid, int status)
 /*
  * c, a new process that t made: does it share t's memory (CLONE_VM)?
  * kcmp(2): 0 the same memory, 1 or 2 another; an error counts as the
- * same. Then t's memory is shared too, as a thread's would be, whatever
+ * same. If so, t's memory is shared too, as a thread's would be, whatever
  * the event (clone(CLONE_VM | SIGCHLD) is a fork event); but not after a
  * vfork, whose parent waits until the child has exec'd or exited.
  */
@@ -1981,9 +1980,9 @@ new_process_vm(struct tracer *tr, struct tracee *t, struct tracee *c, int ev)
 	if (c->tgid != c->tid)
 		return;			/* a thread: its group counts it */
 	k = syscall(SYS_kcmp, c->tid, t->tid, KCMP_VM, 0, 0);
-	if (k == 1 || k == 2)
+	c->shared_vm = k != 1 && k != 2;
+	if (!c->shared_vm)
 		return;
-	c->shared_vm = true;
 	if (ev != PTRACE_EVENT_VFORK && (leader = find(tr, t->tgid)) != NULL)
 		leader->shared_vm = true;	/* runs beside it */
 }
