@@ -39,6 +39,11 @@
  * (the kernel cuts it): at most this size, which any path's MTU
  * carries, so that no segment is too big for the route. */
 #define GSO_MAX_SEG 1200
+/* What one UDP_SEGMENT message may carry: one IP datagram's 64 KiB, less
+ * its headers (the kernel refuses more with EMSGSIZE), in at most 64
+ * segments (UDP_MAX_SEGMENTS of older kernels). */
+#define GSO_MAX_BYTES 65000
+#define GSO_MAX_SEGS 64
 #define UDP_ROUNDS 4			/* batches per wake-up, then yield */
 #define UDP_BUF 4096			/* a query is far smaller; a reply
 					   is at most 4096 (EDNS0 cap) */
@@ -312,7 +317,7 @@ batch_group(struct udp_batch *b)
 	bool used[UDP_BATCH] = { false };
 	size_t by_len[UDP_BATCH];
 	struct cmsghdr *cm;
-	size_t i, j, n, x, ng = 0, niov = 0, len;
+	size_t i, j, n, x, ng = 0, niov = 0, len, bytes;
 	uint16_t seg;
 
 	/* Indices by length, longest first (insertion sort: at most
@@ -333,8 +338,11 @@ batch_group(struct udp_batch *b)
 		b->gso_iov[niov++] = b->out_iov[i];
 		b->gso_count[ng] = 1;
 		used[i] = true;
+		bytes = len;
 		/* Same length, then the first one shorter ends the group. */
-		for (x = n + 1; len <= GSO_MAX_SEG && x < b->nout; x++) {
+		for (x = n + 1; len <= GSO_MAX_SEG && x < b->nout &&
+		    b->gso_count[ng] < GSO_MAX_SEGS &&
+		    bytes + len <= GSO_MAX_BYTES; x++) {
 			j = by_len[x];
 			if (used[j] || b->out[j].msg_hdr.msg_namelen !=
 			    b->out[i].msg_hdr.msg_namelen ||
@@ -342,6 +350,7 @@ batch_group(struct udp_batch *b)
 				continue;
 			b->gso_iov[niov++] = b->out_iov[j];
 			b->gso_count[ng]++;
+			bytes += b->out_iov[j].iov_len;
 			used[j] = true;
 			if (b->out_iov[j].iov_len != len)
 				break;
@@ -423,14 +432,16 @@ batch_flush(struct resolver *r)
 			done += (size_t)n;
 			continue;
 		}
-		if (b->gso[done].msg_hdr.msg_controllen != 0 &&
-		    (errno == EIO || errno == EINVAL ||
-		    errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
-			/* No UDP segmentation here: what is left goes one
-			 * answer a datagram, and so does all that follows. */
-			log_info("resolver: no UDP segmentation (%s): one "
-			    "datagram per answer", strerror(errno));
-			b->no_gso = true;
+		if (b->gso[done].msg_hdr.msg_controllen != 0) {
+			/* A group refused: what is left goes one answer a
+			 * datagram; and so does all that follows where the
+			 * kernel cannot segment UDP at all. */
+			if (errno == EIO || errno == EINVAL ||
+			    errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
+				log_info("resolver: no UDP segmentation (%s): "
+				    "one datagram per answer", strerror(errno));
+				b->no_gso = true;
+			}
 			batch_ungroup(b, done, ng);
 			batch_send(r, b);
 			return;

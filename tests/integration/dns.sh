@@ -55,6 +55,10 @@ TXT3=$(printf 'c%.0s' $(seq 200))
 		echo "many.amazon.com. 60 IN A 198.51.100.$_i"
 	done
 	echo "big.amazon.com. IN TXT \"$TXT1\" \"$TXT2\" \"$TXT3\""
+	# An answer of about 1,060 bytes: 64 of them are more than one
+	# UDP_SEGMENT message can carry (64 KiB).
+	echo "wide.amazon.com. IN TXT \"$TXT1\" \"$TXT2\" \"$TXT3\"" \
+	    "\"$TXT1\" \"$TXT2\""
 	# Over the 1232 bytes fnguard offers upstream: nsd answers TC over
 	# UDP, so the answer only arrives through c-ares's TCP fallback.
 	printf 'huge.amazon.com. IN TXT'
@@ -515,6 +519,34 @@ def flood(name, n):
     print("%d %.3f" % (answered, dt))
 
 
+def burst_txt(name, n):
+    # n TXT queries with EDNS0 (1232 bytes) for one name, sent back to
+    # back from one socket, then every answer read. Prints how many
+    # distinct IDs came back whole (NOERROR, one answer, not truncated),
+    # how many datagrams, and the size of the first.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    s.settimeout(2.0)
+    opt = b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 0)
+    for i in range(n):
+        m = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 1) + wire(name) + \
+            struct.pack(">HH", 16, 1) + opt
+        s.sendto(m, V4)
+    good, got, size = set(), 0, 0
+    while True:
+        try:
+            r = s.recv(65535)
+        except socket.timeout:
+            break
+        got += 1
+        size = size or len(r)
+        h = hdr(r)
+        if h["rcode"] == 0 and h["an"] == 1 and not h["tc"]:
+            good.add(h["id"])
+    s.close()
+    print("%d %d %d" % (len(good), got, size))
+
+
 def burst(names, n):
     # n queries sent back to back from one socket, names taken in turn,
     # then every answer read: the server answers a batch of one size to
@@ -591,6 +623,8 @@ elif cmd == "idle":
     idle(int(sys.argv[2]))
 elif cmd == "flood":
     flood(sys.argv[2], int(sys.argv[3]))
+elif cmd == "burst_txt":
+    burst_txt(sys.argv[3], int(sys.argv[2]))
 elif cmd == "burst":
     burst(sys.argv[3:], int(sys.argv[2]))
 elif cmd == "attr":
@@ -893,6 +927,16 @@ assert_eq "burst of 64 same-size answers: 64 right, 64 datagrams" "64 64" "$OUT"
 pyx 30 burst 60 b1.example.net longer-burst-name.example.net c.example.org
 assert_eq "burst of three sizes interleaved: 60 right, 60 datagrams" \
     "60 60" "$OUT"
+# Answers too big for 64 of them to go as one UDP_SEGMENT message (its
+# 64 KiB): the name cached first, then a burst of 64.
+pyx 30 burst_txt 1 wide.amazon.com
+assert_eq "wide TXT: one whole answer" "1 1" "${OUT% *}"
+_wide=${OUT##* }
+assert_le "wide TXT: an answer over 1,024 bytes (64 exceed 64 KiB)" 1025 \
+    "$_wide"
+pyx 30 burst_txt 64 wide.amazon.com
+assert_eq "burst of 64 answers of $_wide bytes: 64 whole, 64 datagrams" \
+    "64 64 $_wide" "$OUT"
 
 # A kernel that refuses UDP_SEGMENT, as a shim makes sendmmsg(2) refuse
 # (EIO) a message that carries it: a daemon on 127.0.0.3 says so once and
