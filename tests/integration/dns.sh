@@ -519,18 +519,14 @@ def flood(name, n):
     print("%d %.3f" % (answered, dt))
 
 
-def burst_txt(name, n):
-    # n TXT queries with EDNS0 (1232 bytes) for one name, sent back to
-    # back from one socket, then every answer read. Prints how many
-    # distinct IDs came back whole (NOERROR, one answer, not truncated),
-    # how many datagrams, and the size of the first.
+def burst_send(msgs, rcvbuf, good_if):
+    # msgs sent back to back from one socket, then every answer read
+    # (until none comes for 2 s). Returns the IDs of the answers that
+    # good_if accepts, the number of datagrams and the first one's size.
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(2.0)
-    opt = b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 0)
-    for i in range(n):
-        m = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 1) + wire(name) + \
-            struct.pack(">HH", 16, 1) + opt
+    for m in msgs:
         s.sendto(m, V4)
     good, got, size = set(), 0, 0
     while True:
@@ -540,40 +536,46 @@ def burst_txt(name, n):
             break
         got += 1
         size = size or len(r)
-        h = hdr(r)
-        if h["rcode"] == 0 and h["an"] == 1 and not h["tc"]:
-            good.add(h["id"])
+        if good_if(r):
+            good.add(hdr(r)["id"])
     s.close()
+    return good, got, size
+
+
+def burst_txt(name, n):
+    # n TXT queries with EDNS0 (1232 bytes) for one name. Prints how many
+    # distinct IDs came back whole (NOERROR, one answer, not truncated),
+    # how many datagrams, and the size of the first.
+    opt = b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 0)
+    msgs = [struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 1) + wire(name) +
+            struct.pack(">HH", 16, 1) + opt for i in range(n)]
+
+    def whole(r):
+        h = hdr(r)
+        return h["rcode"] == 0 and h["an"] == 1 and not h["tc"]
+    good, got, size = burst_send(msgs, 1 << 22, whole)
     print("%d %d %d" % (len(good), got, size))
 
 
 def burst(names, n):
-    # n queries sent back to back from one socket, names taken in turn,
-    # then every answer read: the server answers a batch of one size to
-    # one client as one UDP_SEGMENT send, which must still arrive as one
-    # datagram per answer. Prints how many distinct IDs came back right
-    # (id, rcode NXDOMAIN, the question echoed) and how many datagrams.
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    s.settimeout(2.0)
+    # n queries, names taken in turn: the server answers a batch of one
+    # size to one client as one UDP_SEGMENT send, which must still arrive
+    # as one datagram per answer. Prints how many distinct IDs came back
+    # right (id, rcode NXDOMAIN, the question echoed) and how many
+    # datagrams.
     want = {}
+    msgs = []
     for i in range(n):
         q = wire(names[i % len(names)])
         m, qid = msg(q, qid=i)
         want[qid] = q
-        s.sendto(m, V4)
-    good, got = set(), 0
-    while True:
-        try:
-            r = s.recv(65535)
-        except socket.timeout:
-            break
-        got += 1
-        h = hdr(r)
-        q = want.get(h["id"])
-        if q is not None and h["rcode"] == 3 and r[12:12 + len(q)] == q:
-            good.add(h["id"])
-    s.close()
+        msgs.append(m)
+
+    def right(r):
+        q = want.get(hdr(r)["id"])
+        return q is not None and hdr(r)["rcode"] == 3 and \
+            r[12:12 + len(q)] == q
+    good, got, _ = burst_send(msgs, 1 << 20, right)
     print("%d %d" % (len(good), got))
 
 
