@@ -301,6 +301,36 @@ send_tcp(struct tcp_client *c, const uint8_t *msg, size_t len)
 static bool same_peer(const struct sockaddr_storage *,
     const struct sockaddr_storage *);
 
+/* The batch's answers by length, longest first, into by_len (an
+ * insertion sort: at most UDP_BATCH, mostly few lengths). */
+static void
+longest_first(const struct udp_batch *b, size_t *by_len)
+{
+	size_t n, x;
+
+	for (n = 0; n < b->nout; n++) {
+		for (x = n; x > 0 && b->out_iov[by_len[x - 1]].iov_len <
+		    b->out_iov[n].iov_len; x--)
+			by_len[x] = by_len[x - 1];
+		by_len[x] = n;
+	}
+}
+
+/* Group g is cut by the kernel every seg bytes (UDP_SEGMENT, udp(7)). */
+static void
+set_segment(struct udp_batch *b, size_t g, uint16_t seg)
+{
+	struct cmsghdr *cm;
+
+	b->gso[g].msg_hdr.msg_control = b->gso_cmsg[g].buf;
+	b->gso[g].msg_hdr.msg_controllen = sizeof(b->gso_cmsg[g].buf);
+	cm = CMSG_FIRSTHDR(&b->gso[g].msg_hdr);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+}
+
 /*
  * The batch as UDP_SEGMENT groups: answers of one length to one peer (a
  * client asking the same names over and over gets many), and after them
@@ -316,18 +346,9 @@ batch_group(struct udp_batch *b)
 {
 	bool used[UDP_BATCH] = { false };
 	size_t by_len[UDP_BATCH];
-	struct cmsghdr *cm;
 	size_t i, j, n, x, ng = 0, niov = 0, len, bytes;
-	uint16_t seg;
 
-	/* Indices by length, longest first (insertion sort: at most
-	 * UDP_BATCH, mostly few lengths). */
-	for (n = 0; n < b->nout; n++) {
-		for (x = n; x > 0 && b->out_iov[by_len[x - 1]].iov_len <
-		    b->out_iov[n].iov_len; x--)
-			by_len[x] = by_len[x - 1];
-		by_len[x] = n;
-	}
+	longest_first(b, by_len);
 	for (n = 0; n < b->nout; n++) {
 		if (used[i = by_len[n]])
 			continue;
@@ -356,17 +377,8 @@ batch_group(struct udp_batch *b)
 				break;
 		}
 		b->gso[ng].msg_hdr.msg_iovlen = b->gso_count[ng];
-		if (b->gso_count[ng] > 1) {
-			seg = (uint16_t)len;
-			b->gso[ng].msg_hdr.msg_control = b->gso_cmsg[ng].buf;
-			b->gso[ng].msg_hdr.msg_controllen =
-			    sizeof(b->gso_cmsg[ng].buf);
-			cm = CMSG_FIRSTHDR(&b->gso[ng].msg_hdr);
-			cm->cmsg_level = SOL_UDP;
-			cm->cmsg_type = UDP_SEGMENT;
-			cm->cmsg_len = CMSG_LEN(sizeof(seg));
-			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
-		}
+		if (b->gso_count[ng] > 1)
+			set_segment(b, ng, (uint16_t)len);
 		ng++;
 	}
 	return ng;
