@@ -53,6 +53,21 @@ check(const char *name, int good, const char *why)
 	fflush(stdout);
 }
 
+/* An open that must fail with want: prints the check, closes what it
+ * opened after all. */
+static void
+check_refused(const char *name, const char *path, int flags, int want)
+{
+	int fd;
+
+	errno = 0;
+	fd = open(path, flags);
+	check(name, fd == -1 && errno == want,
+	    fd >= 0 ? "opened" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 static void
 checks(void)
 {
@@ -106,17 +121,8 @@ checks(void)
 	}
 
 	snprintf(path, sizeof(path), "%s/missing", dir);
-	errno = 0;
-	fd = open(path, O_RDONLY);
-	check("a missing file: ENOENT", fd == -1 && errno == ENOENT,
-	    strerror(errno));
-
-	errno = 0;
-	fd = open(denied, O_RDONLY);
-	check("a denied file: EACCES", fd == -1 && errno == EACCES,
-	    fd >= 0 ? "opened" : strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	check_refused("a missing file: ENOENT", path, O_RDONLY, ENOENT);
+	check_refused("a denied file: EACCES", denied, O_RDONLY, EACCES);
 
 	/* Created with the caller's mode and umask. */
 	snprintf(path, sizeof(path), "%s/new.%ld", dir, (long)gettid());
@@ -138,18 +144,16 @@ checks(void)
 	    S_ISFIFO(st.st_mode), strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	errno = 0;
-	fd = open(path, O_WRONLY | O_NONBLOCK);
-	check("a FIFO, O_NONBLOCK writer and no reader: ENXIO",
-	    fd == -1 && errno == ENXIO, strerror(errno));
+	check_refused("a FIFO, O_NONBLOCK writer and no reader: ENXIO", path,
+	    O_WRONLY | O_NONBLOCK, ENXIO);
 
 	fd = open("/proc/self/status", O_RDONLY);
 	n = fd >= 0 ? read(fd, path, sizeof(path) - 1) : -1;
 	path[n > 0 ? n : 0] = '\0';
-	snprintf(buf, sizeof(buf), "\nPid:\t%ld\n", (long)gettid());
+	/* In a thread too: /proc/self is its process (Pid: the group's). */
+	snprintf(buf, sizeof(buf), "\nPid:\t%ld\n", (long)getpid());
 	check("/proc/self/status is this thread's process's",
-	    n > 0 && (strstr(path, buf) != NULL || getpid() != gettid()),
-	    "another process's");
+	    n > 0 && strstr(path, buf) != NULL, "another process's");
 	if (fd >= 0)
 		close(fd);
 }
@@ -182,12 +186,8 @@ proc_thread(void *arg)
 	/* The parent (fnguard) by its other name. */
 	snprintf(path, sizeof(path), "%s/%ld/mem", (const char *)arg,
 	    (long)getppid());
-	errno = 0;
-	fd = open(path, O_RDWR);
-	check("another /proc's PARENT/mem: EACCES", fd == -1 &&
-	    errno == EACCES, fd >= 0 ? "opened" : strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	check_refused("another /proc's PARENT/mem: EACCES", path, O_RDWR,
+	    EACCES);
 	return NULL;
 }
 
@@ -257,12 +257,8 @@ as_nobody(void)
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/secret", dir);
-	errno = 0;
-	fd = open(path, O_RDONLY);
-	check("uid 65534: root's 0600 file: EACCES", fd == -1 &&
-	    errno == EACCES, fd >= 0 ? "opened" : strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	check_refused("uid 65534: root's 0600 file: EACCES", path, O_RDONLY,
+	    EACCES);
 	snprintf(path, sizeof(path), "%s/public", dir);
 	fd = open(path, O_RDONLY);
 	check("uid 65534: a 0644 file", fd >= 0 && read(fd, buf, 7) == 7,
