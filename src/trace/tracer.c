@@ -1766,7 +1766,7 @@ notif_reply(struct tracer *tr, struct tracee *t, uint64_t id, enum act a,
 {
 	struct seccomp_notif_resp resp;
 	struct seccomp_notif_addfd add;
-	int fd;
+	int fd, added;
 
 	memset(&resp, 0, sizeof(resp));
 	resp.id = id;
@@ -1789,13 +1789,20 @@ notif_reply(struct tracer *tr, struct tracee *t, uint64_t id, enum act a,
 		add.flags = SECCOMP_ADDFD_FLAG_SEND;
 		add.srcfd = (uint32_t)fd;
 		add.newfd_flags = (uint32_t)(ho->flags & O_CLOEXEC);
-		tr->stats.handed++;
-		if (ioctl(tr->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) == -1 &&
-		    errno != ENOENT)
-			log_warn("pid %ld: listener: add descriptor",
-			    (long)t->tid);
+		added = ioctl(tr->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+		err = errno;
 		close(fd);
-		return;
+		if (added != -1) {
+			tr->stats.handed++;
+			return;
+		}
+		if (err == ENOENT)	/* the call is gone */
+			return;
+		/* Not installed, so not answered (EMFILE: the caller has
+		 * no descriptor left): the call fails as the kernel's own
+		 * open would have. */
+		resp.error = -err;
+		break;
 	case ACT_RETRACE:
 	case ACT_EXIT:
 		/* The interrupt first, then the answer "restart": the thread

@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,32 @@ check_refused(const char *name, const char *path, int flags, int want)
 	    fd >= 0 ? "opened" : strerror(errno));
 	if (fd >= 0)
 		close(fd);
+}
+
+/* With no descriptor left (RLIMIT_NOFILE reached), an open fails with
+ * EMFILE, whoever opens the file: never waits. */
+static void
+check_no_descriptor_left(const char *path)
+{
+	struct rlimit old, low;
+	int fds[64], n = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &old) == -1) {
+		check("no descriptor left: EMFILE", 0, strerror(errno));
+		return;
+	}
+	low = old;
+	low.rlim_cur = 64;
+	if (setrlimit(RLIMIT_NOFILE, &low) == -1) {
+		check("no descriptor left: EMFILE", 0, strerror(errno));
+		return;
+	}
+	while (n < 64 && (fds[n] = dup(0)) != -1)
+		n++;
+	check_refused("no descriptor left: EMFILE", path, O_RDONLY, EMFILE);
+	while (n > 0)
+		close(fds[--n]);
+	setrlimit(RLIMIT_NOFILE, &old);
 }
 
 static void
@@ -123,6 +150,8 @@ checks(void)
 	snprintf(path, sizeof(path), "%s/missing", dir);
 	check_refused("a missing file: ENOENT", path, O_RDONLY, ENOENT);
 	check_refused("a denied file: EACCES", denied, O_RDONLY, EACCES);
+	snprintf(path, sizeof(path), "%s/public", dir);
+	check_no_descriptor_left(path);
 
 	/* Created with the caller's mode and umask. */
 	snprintf(path, sizeof(path), "%s/new.%ld", dir, (long)gettid());
