@@ -173,7 +173,6 @@ find(struct tracer *tr, pid_t tid)
 	return NULL;
 }
 
-/* Tgid and PPid of a thread, from /proc/TID/status. */
 /*
  * /proc/PID/task/TID/status (pid 0: fnguard's own thread) into buf, after
  * a '\n' so that every line, the first too, can be found as "\nKey:".
@@ -202,17 +201,14 @@ read_status(pid_t pid, pid_t tid, char *buf, size_t len)
 	return 0;
 }
 
+/* The thread group of a thread, from its status; tid when unreadable. */
 static pid_t
-tgid_of(pid_t tid, pid_t *ppid)
+tgid_of(pid_t tid)
 {
 	char buf[1024], *p;
 
-	*ppid = 0;
-	if (read_status(tid, tid, buf, sizeof(buf)) == -1)
-		return tid;
-	if ((p = strstr(buf, "\nPPid:")) != NULL)
-		*ppid = (pid_t)strtol(p + 6, NULL, 10);
-	if ((p = strstr(buf, "\nTgid:")) == NULL)
+	if (read_status(tid, tid, buf, sizeof(buf)) == -1 ||
+	    (p = strstr(buf, "\nTgid:")) == NULL)
 		return tid;
 	return (pid_t)strtol(p + 6, NULL, 10);
 }
@@ -240,7 +236,6 @@ add(struct tracer *tr, pid_t tid, const struct tracee *creator)
 {
 	struct tracee *t = calloc(1, sizeof(*t)), *leader;
 	unsigned b = (unsigned)tid % BUCKETS;
-	pid_t ppid = 0;
 
 	if (t == NULL)
 		return NULL;
@@ -250,7 +245,7 @@ add(struct tracer *tr, pid_t tid, const struct tracee *creator)
 	if (tid == tr->main_pid || (creator != NULL && leads_group(tid) == 1))
 		t->tgid = tid;		/* its memory: new_process_vm */
 	else
-		t->tgid = tgid_of(tid, &ppid);
+		t->tgid = tgid_of(tid);
 	if (t->tgid != tid) {
 		if ((leader = find(tr, t->tgid)) != NULL)
 			leader->threads++;
@@ -602,38 +597,37 @@ filecall_of(long nr)
 	return NULL;
 }
 
+/* Where the all-digit component that ends at path[end] starts (after
+ * its "/"), or 0 when there is none. */
+static size_t
+number_before(const char *path, size_t end)
+{
+	size_t p = end;
+
+	while (p > 0 && path[p - 1] >= '0' && path[p - 1] <= '9')
+		p--;
+	return p < end && p > 0 && path[p - 1] == '/' ? p : 0;
+}
+
 /* P/N/mem or P/N/task/M/mem, P a proc file system (/proc, or one mounted
  * elsewhere): N, else 0. */
 static long
 proc_mem(const char *path)
 {
 	char dir[PATH_MAX];
-	size_t len = strlen(path), end;
-	const char *p;
-	long pid;
+	size_t len = strlen(path), n;
 
-	if (len < 6 || strcmp(path + len - 4, "/mem") != 0)
+	if (len < 6 || strcmp(path + len - 4, "/mem") != 0 ||
+	    (n = number_before(path, len - 4)) == 0)
 		return 0;
-	end = len - 4;		/* P/N or P/N/task/M */
-	for (p = path + end; p > path && p[-1] >= '0' && p[-1] <= '9'; p--)
-		;
-	if (p == path + end || p == path || p[-1] != '/')
+	if (n >= 6 && memcmp(path + n - 6, "/task/", 6) == 0 &&
+	    (n = number_before(path, n - 6)) == 0)
 		return 0;
-	end = (size_t)(p - 1 - path);
-	if (end >= 5 && memcmp(path + end - 5, "/task", 5) == 0) {
-		for (p = path + end - 5; p > path && p[-1] >= '0' &&
-		    p[-1] <= '9'; p--)
-			;
-		if (p == path + end - 5 || p == path || p[-1] != '/')
-			return 0;
-		end = (size_t)(p - 1 - path);
-	}
-	pid = strtol(path + end + 1, NULL, 10);
-	if (end >= sizeof(dir))
+	if (n - 1 >= sizeof(dir))
 		return 0;
-	memcpy(dir, path, end);
-	dir[end] = '\0';
-	return pathres_on_proc(dir) ? pid : 0;
+	memcpy(dir, path, n - 1);	/* P, without the "/" before N */
+	dir[n - 1] = '\0';
+	return pathres_on_proc(dir) ? strtol(path + n, NULL, 10) : 0;
 }
 
 /* Reads and resolves the path in argument pi (dirfd in di). */
@@ -959,15 +953,13 @@ resolv_conf:
 	}
 	if (open_like && ho != NULL) {
 		/* Whether or not files are checked (/proc/N/mem is refused
-		 * to all): the kernel will walk the caller's path again,
-		 * and read it again from the caller's memory. Only when the
-		 * caller is
-		 * the one thread fnguard traces is there nobody to change
-		 * either meanwhile: no thread to rewrite the buffer, no
-		 * process to swap a directory for a symlink (directories
-		 * cached by pathres are dropped on every call that renames,
-		 * links or removes). Otherwise the call stops for ptrace
-		 * and gets the pinned openat2 below. */
+		 * to all): a call let through as it is makes the kernel walk
+		 * the caller's path again, read again from the caller's
+		 * memory. Only when the caller is the one thread fnguard
+		 * traces is there nobody to change either meanwhile: no
+		 * thread to rewrite the buffer, no process to swap a
+		 * directory for a symlink (directories cached by pathres are
+		 * dropped on every call that renames, links or removes). */
 		if (tr->ntasks == 1) {
 			tr->stats.fast_opens++;
 			return ACT_ALLOW;

@@ -918,7 +918,7 @@ for _m in solo tree thread; do
 		    "$L/denied"
 		assert_eq "$_d: every check holds, status 0" "0" \
 		    "$(grep -v '^ok ' <<<"$OUT")$RC"
-		assert_eq "$_d: 14 checks ran" 14 "$(grep -c '^ok ' <<<"$OUT")"
+		assert_eq "$_d: 15 checks ran" 15 "$(grep -c '^ok ' <<<"$OUT")"
 		audit_has "$_d: the denied open audited" \
 		    "{\"type\":\"filesystem\",\"filepath\":\"$L/denied\"}"
 		_st=$(grep -o "$_stats" <<<"$ERR")
@@ -951,7 +951,7 @@ for _nl in "" 1; do
 	    "$L/denied"
 	assert_eq "$_d: every check holds, status 0" "0" \
 	    "$(grep -v '^ok ' <<<"$OUT")$RC"
-	assert_eq "$_d: 14 checks ran" 14 "$(grep -c '^ok ' <<<"$OUT")"
+	assert_eq "$_d: 15 checks ran" 15 "$(grep -c '^ok ' <<<"$OUT")"
 	assert_match "$_d: no open took the fast path" "$ERR" \
 	    ' 0 fast opens,'
 done

@@ -176,6 +176,14 @@ checks(void)
 	check_refused("a FIFO, O_NONBLOCK writer and no reader: ENXIO", path,
 	    O_WRONLY | O_NONBLOCK, ENXIO);
 
+	/* Its own memory by its thread's name: the refusal of another
+	 * process's /proc/N/mem reads N, not the thread's number. */
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/mem", (long)gettid());
+	fd = open(path, O_RDONLY);
+	check("its own /proc/self/task/TID/mem", fd >= 0, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+
 	fd = open("/proc/self/status", O_RDONLY);
 	n = fd >= 0 ? read(fd, path, sizeof(path) - 1) : -1;
 	path[n > 0 ? n : 0] = '\0';
