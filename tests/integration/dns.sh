@@ -942,7 +942,9 @@ assert_eq "burst of 64 answers of $_wide bytes: 64 whole, 64 datagrams" \
 
 # A kernel that refuses UDP_SEGMENT, as a shim makes sendmmsg(2) refuse
 # (EIO) a message that carries it: a daemon on 127.0.0.3 says so once and
-# sends every answer as a datagram of its own.
+# sends every answer as a datagram of its own. A group refused for another
+# reason (EMSGSIZE, the shim on 127.0.0.4) goes out answer by answer too,
+# without giving UDP_SEGMENT up.
 cat >"$T/nogso.c" <<'EOF'
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -950,6 +952,7 @@ cat >"$T/nogso.c" <<'EOF'
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 int
@@ -969,7 +972,8 @@ sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 				goto refused;
 refused:
 	if (i == 0 && n > 0) {
-		errno = EIO;
+		errno = getenv("NOGSO_ERRNO") != NULL ?
+		    atoi(getenv("NOGSO_ERRNO")) : EIO;
 		return -1;
 	}
 	if (real == NULL)
@@ -978,28 +982,38 @@ refused:
 	return real(fd, v, i, flags);
 }
 EOF
-NOGSO_LOG=$T/nogso.log
-if gcc -shared -fPIC -o "$T/nogso.so" "$T/nogso.c" -ldl 2>"$T/cc.err"; then
-	LD_PRELOAD=$T/nogso.so start_bg NOGSO_PID "$NOGSO_LOG" "$FNGUARD" \
-	    daemon --policy "$POLICY" --dns-listen 127.0.0.3:53 \
+# nogso_daemon ADDR ERRNO: the daemon on ADDR:53 with the shim refusing
+# with ERRNO, two bursts of 64 through it; NOGSO_LOG its log.
+nogso_daemon() {
+	local addr=$1 eno=$2
+	NOGSO_LOG=$T/nogso-$addr.log
+	NOGSO_ERRNO=$eno LD_PRELOAD=$T/nogso.so start_bg NOGSO_PID "$NOGSO_LOG" \
+	    "$FNGUARD" daemon --policy "$POLICY" --dns-listen "$addr:53" \
 	    --proxy-listen off --upstream 127.0.0.53:5300 \
 	    --audit "$T/nogso-audit.jsonl"
-	if wait_port 10 udp 127.0.0.3 53; then
-		DNST_V4=127.0.0.3 pyx 30 burst 64 burst.example.net
-		assert_eq "no UDP_SEGMENT: a burst of 64, all right, 64 \
+	if wait_port 10 udp "$addr" 53; then
+		DNST_V4=$addr pyx 30 burst 64 burst.example.net
+		assert_eq "refused groups ($eno): a burst of 64, all right, 64 \
 datagrams" "64 64" "$OUT"
-		DNST_V4=127.0.0.3 pyx 30 burst 64 burst.example.net
-		assert_eq "no UDP_SEGMENT: a second burst too" "64 64" "$OUT"
-		assert_eq "no UDP_SEGMENT: said once in the log" 1 \
-		    "$(grep -c 'no UDP segmentation (Input/output error)' \
-		    "$NOGSO_LOG")"
+		DNST_V4=$addr pyx 30 burst 64 burst.example.net
+		assert_eq "refused groups ($eno): a second burst too" "64 64" \
+		    "$OUT"
 	else
-		not_ok "the no-UDP_SEGMENT daemon listens on 127.0.0.3:53"
+		not_ok "the daemon with the sendmmsg shim listens on $addr:53"
 		show "$(cat "$NOGSO_LOG")"
 	fi
 	stop_pid "$NOGSO_PID" 5
-	assert_match "no UDP_SEGMENT: no answer went out as a group" \
+	assert_match "refused groups ($eno): no answer went out as a group" \
 	    "$(cat "$NOGSO_LOG")" ' 0 UDP answers sent in UDP_SEGMENT groups'
+}
+if gcc -shared -fPIC -o "$T/nogso.so" "$T/nogso.c" -ldl 2>"$T/cc.err"; then
+	nogso_daemon 127.0.0.3 5		# EIO
+	assert_eq "no UDP_SEGMENT: said once in the log" 1 \
+	    "$(grep -c 'no UDP segmentation (Input/output error)' \
+	    "$NOGSO_LOG")"
+	nogso_daemon 127.0.0.4 90		# EMSGSIZE
+	assert_eq "a group refused with EMSGSIZE: UDP_SEGMENT not given up" \
+	    0 "$(grep -c 'no UDP segmentation' "$NOGSO_LOG")"
 else
 	not_ok "cc builds the sendmmsg shim"
 	show "$(cat "$T/cc.err")"
