@@ -190,8 +190,11 @@ daemon_answers() {
 # ---- the Python side of the raw-socket tests ----
 
 cat >"$T/dnst.py" <<'EOF'
-import errno, os, random, resource, select, socket, struct, subprocess
+import errno, os, random, resource, socket, struct, subprocess
 import sys, time
+sys.path.insert(0, os.path.join(os.environ["TOP_SRCDIR"], "tests",
+                                "integration"))
+from nettest import await_connected  # noqa: E402
 
 V4 = (os.environ.get("DNST_V4", "127.0.0.1"), 53)
 V6 = ("::1", 53)
@@ -469,18 +472,7 @@ def idle(n):
                    os.strerror(e))
             break
         socks.append(s)
-    pending = {s.fileno(): s for s in socks}
-    p = select.poll()
-    for fd in pending:
-        p.register(fd, select.POLLOUT)
-    connected = 0
-    deadline = time.monotonic() + 10
-    while pending and time.monotonic() < deadline:
-        for fd, ev in p.poll(200):
-            s = pending.pop(fd)
-            p.unregister(fd)
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-                connected += 1
+    connected = await_connected(socks, 10)
     report(connected == n, "%d idle TCP connections opened" % n,
            "%d connected" % connected)
     t0 = time.monotonic()

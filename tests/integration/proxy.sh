@@ -123,6 +123,9 @@ EOF
 cat >"$T/px.py" <<'EOF'
 import asyncio, errno, hashlib, json, os, resource, select, socket
 import subprocess, sys, time
+sys.path.insert(0, os.path.join(os.environ["TOP_SRCDIR"], "tests",
+                                "integration"))
+from nettest import await_connected  # noqa: E402
 
 SRV = "192.0.2.10"
 STRATUM = b'{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5"]}\n'
@@ -362,24 +365,6 @@ def c_down(n, ident, d, label):
            "%s: after the server's half-close the client still sent %r "
            "and the server read it" % (label, after),
            "server read %r" % res.get("after"))
-
-
-def await_connected(socks, secs):
-    """Waits up to secs for the non-blocking connects of socks to end;
-    returns how many connected."""
-    pending = {s.fileno(): s for s in socks}
-    p = select.poll()
-    for fd in pending:
-        p.register(fd, select.POLLOUT)
-    connected = 0
-    deadline = time.monotonic() + secs
-    while pending and time.monotonic() < deadline:
-        for fd, ev in p.poll(200):
-            s = pending.pop(fd)
-            p.unregister(fd)
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-                connected += 1
-    return connected
 
 
 def c_idle(n, curl, want, countfile):
