@@ -171,7 +171,6 @@ START_TEST(argument_checks)
 }
 END_TEST
 
-/* The raw-socket check reads the type from argument 1. */
 /* With a listener: open, openat and creat go to it, unless the high word
  * of their flags (creat: mode) holds the mark that sends them to a ptrace
  * stop; openat2 (flags in memory) and open_by_handle_at always stop. */
@@ -228,6 +227,7 @@ START_TEST(listener_opens)
 }
 END_TEST
 
+/* The raw-socket check reads the type from argument 1. */
 START_TEST(raw_socket_type)
 {
 	struct sock_filter ins[1024];
