@@ -250,9 +250,10 @@ gcc -O2 -o "$work/allowall" "$work/allowall.c" ||
     { echo "cannot build the floor helper"; exit 1; }
 
 # ptfloor: the floor under any launcher that traces the whole tree as
-# issue 5 asks (PTRACE_SEIZE with EXITKILL and the fork, vfork, clone and
-# exec options), deciding nothing: every new process still stops twice
-# (the fork event, its first stop), every exec once, every signal once.
+# issue 5 asks (PTRACE_SEIZE with EXITKILL and the fork, vfork, clone,
+# exec and seccomp options), deciding nothing: every new process still
+# stops twice (the fork event, its first stop), every exec once, every
+# signal once.
 cat >"$work/ptfloor.c" <<'EOF'
 #define _GNU_SOURCE
 #include <signal.h>
@@ -265,7 +266,8 @@ int
 main(int argc, char **argv)
 {
 	const long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK |
-	    PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+	    PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
+	    PTRACE_O_TRACESECCOMP;	/* no filter here: never stops */
 	int status, sig, code = 126;
 	pid_t pid, w;
 
