@@ -910,15 +910,18 @@ gcc -O2 -pthread -o "$T/pub/opens" "$TOP_SRCDIR/tests/run/opens.c"
 policy lst "\"filesystem\":{\"effect\":\"prevent\",
 \"blacklist\":[\"$L/denied\"]}"
 FG_OPTS=(-v)
+opens_held() {	# DESC: opens' output ($OUT, $RC): all its checks ran, held
+	assert_eq "$1: every check holds, status 0" "0" \
+	    "$(grep -v '^ok ' <<<"$OUT")$RC"
+	assert_eq "$1: 15 checks ran" 15 "$(grep -c '^ok ' <<<"$OUT")"
+}
 _stats='[0-9]* listener calls, [0-9]* opened for the caller, [0-9]* sent'
 for _m in solo tree thread; do
 	for _nl in "" 1; do
 		_d="opens ($_m${_nl:+, no listener})"
 		FNGUARD_NO_LISTENER=$_nl fg 20 lst "$T/pub/opens" "$_m" "$L" \
 		    "$L/denied"
-		assert_eq "$_d: every check holds, status 0" "0" \
-		    "$(grep -v '^ok ' <<<"$OUT")$RC"
-		assert_eq "$_d: 15 checks ran" 15 "$(grep -c '^ok ' <<<"$OUT")"
+		opens_held "$_d"
 		audit_has "$_d: the denied open audited" \
 		    "{\"type\":\"filesystem\",\"filepath\":\"$L/denied\"}"
 		_st=$(grep -o "$_stats" <<<"$ERR")
@@ -949,9 +952,7 @@ for _nl in "" 1; do
 	_d="opens (vmshare${_nl:+, no listener})"
 	FNGUARD_NO_LISTENER=$_nl fg 20 lst "$T/pub/opens-static" vmshare "$L" \
 	    "$L/denied"
-	assert_eq "$_d: every check holds, status 0" "0" \
-	    "$(grep -v '^ok ' <<<"$OUT")$RC"
-	assert_eq "$_d: 15 checks ran" 15 "$(grep -c '^ok ' <<<"$OUT")"
+	opens_held "$_d"
 	assert_match "$_d: no open took the fast path" "$ERR" \
 	    ' 0 fast opens,'
 done
