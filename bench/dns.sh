@@ -7,7 +7,7 @@
 #
 # Environment: BENCH_SECONDS (10, per measurement), BENCH_CLIENTS (dnsperf -c,
 # 4), BENCH_OUTSTANDING (dnsperf -q, 100), BENCH_SERVERS ("fnguard dnsmasq
-# unbound"), BENCH_POLICIES ("allow deny"), BENCH_PIN (0), BENCH_KEEP=DIR
+# unbound floor"), BENCH_POLICIES ("allow deny"), BENCH_PIN (0), BENCH_KEEP=DIR
 # keeps the generated files and dnsperf's output.
 #
 # Upstream: nsd, authoritative for "com" on 127.0.0.53:5300 (the next free
@@ -40,6 +40,13 @@
 #   also deny every name under the listed one (x.name); fnguard's exact
 #   pattern denies the name itself only ("*.name" would add the rest).
 #   The denied queries below use the listed names themselves.
+#
+# floor (bench/udpfloor.c, built by the script) is no server: it answers
+# every query NXDOMAIN without reading it, no policy, no audit, with the
+# same batched system calls as fnguard (epoll_wait, recvmmsg, sendmmsg with
+# UDP_SEGMENT). It runs test b only, where that is the right answer, and
+# shows what the kernel alone costs per query on this machine: the lowest
+# CPU per query that any server reading datagrams from a socket can have.
 #
 # Each server runs with one thread / one process (unbound num-threads: 1),
 # its default cache except dnsmasq (--cache-size=10000, from 150), and is
@@ -80,7 +87,7 @@ build=${1:-${BUILD:-$top/build}}
 seconds=${BENCH_SECONDS:-10}
 clients=${BENCH_CLIENTS:-4}
 outstanding=${BENCH_OUTSTANDING:-100}
-servers=${BENCH_SERVERS:-fnguard dnsmasq unbound}
+servers=${BENCH_SERVERS:-fnguard dnsmasq unbound floor}
 policies=${BENCH_POLICIES:-allow deny}
 hz=$(getconf CLK_TCK)
 # BENCH_PIN=1, with two or more cores: the server under test on the last
@@ -129,6 +136,9 @@ mkdir -p "$work"
 # A copy, so that a rebuild in BUILDDIR during the run changes nothing.
 cp -p "$build/fnguard" "$work/fnguard"
 fnguard=$work/fnguard
+case " $servers " in
+*" floor "*) ${CC:-cc} -O2 -o "$work/udpfloor" "$top/bench/udpfloor.c" ;;
+esac
 started=		# PIDs we started, killed (with their children) on exit
 
 . "$top/bench/lib.sh"
@@ -313,6 +323,9 @@ start_server() {	# SERVER POLICY PORT
 		    --pid-file= --user=root --log-facility=/dev/null \
 		    >"$work/$s-$pol.out" 2>&1 &
 		;;
+	floor)
+		$srv_cpu "$work/udpfloor" "$port" >"$work/$s-$pol.out" 2>&1 &
+		;;
 	unbound)
 		{
 			printf 'server:\n  do-daemonize: no\n'
@@ -418,7 +431,9 @@ for pol in $policies; do
 		# warm-up for a: every cached name answered once from upstream
 		dnsperf -s 127.0.0.1 -p "$port" -d "$work/q-a.txt" -n 2 \
 		    >/dev/null 2>&1 || true
-		for t in a b c; do
+		tests="a b c"
+		[ "$s" != floor ] || tests=b
+		for t in $tests; do
 			measure "$s" "$pol" "$t" "$port"
 			if [ ! -d "/proc/$srv_pid" ]; then
 				echo "$s died during test $t:"
@@ -477,6 +492,21 @@ awk -v rssf="$rss" '
 			printf "%-6s %s  qps %s (vs %s)   cpu/query %s (vs %s)\n", substr(k, 1, index(k, " ") - 1), substr(k, index(k, " ") + 1),
 			    (bq > 0 ? sprintf("%.2fx", qps[k, "fnguard"] / bq) : "-"), bqs,
 			    (bc > 0 && cpu[k, "fnguard"] != "-" ? sprintf("%.2fx", cpu[k, "fnguard"] / bc) : "-"), bcs
+		}
+		# The floor: what the kernel alone costs per denied query.
+		for (i = 1; i <= n; i++) {
+			k = order[i]
+			if (substr(k, index(k, " ") + 1) != "b" ||
+			    !((k, "floor") in cpu) || cpu[k, "floor"] <= 0)
+				continue
+			line = ""
+			split("fnguard dnsmasq unbound", o, " ")
+			for (j = 1; j <= 3; j++)
+				if ((k, o[j]) in cpu && cpu[k, o[j]] != "-")
+					line = line sprintf("  %s %.2fx", o[j],
+					    cpu[k, o[j]] / cpu[k, "floor"])
+			printf "%-6s b  cpu/query against the floor (%s s/100k):%s\n",
+			    substr(k, 1, index(k, " ") - 1), cpu[k, "floor"], line
 		}
 		while ((getline line < rssf) > 0) {
 			split(line, f, " ")
