@@ -2190,10 +2190,12 @@ tracer_spawn(struct tracer *tr)
 	char c;
 	pid_t pid;
 
-	/* The child hands its listener's number through hand and waits on
-	 * ack: the copy must be taken before exec closes it. */
-	if (tr->cfg.plan.notify && (pipe2(hand, O_CLOEXEC) == -1 ||
-	    pipe2(ack, O_CLOEXEC) == -1)) {
+	/* The child waits on ack until it is traced (a byte), installs the
+	 * filter, hands its listener's number through hand and waits on ack
+	 * again: the copy must be taken before exec closes it. No stop is
+	 * needed to attach: PTRACE_SEIZE does not stop the child. */
+	if (pipe2(ack, O_CLOEXEC) == -1 ||
+	    (tr->cfg.plan.notify && pipe2(hand, O_CLOEXEC) == -1)) {
 		log_warn("pipe");
 		goto fail;
 	}
@@ -2206,7 +2208,13 @@ tracer_spawn(struct tracer *tr)
 		signal(SIGPIPE, SIG_DFL);	/* fnguard ignores it, CMD not */
 		/* Dies with fnguard even before the tracer holds it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		raise(SIGSTOP);
+		close(ack[1]);
+		if (hand[0] != -1)
+			close(hand[0]);
+		/* Not traced (fnguard gone, or it could not attach): never
+		 * runs CMD. */
+		if (read(ack[0], &c, 1) != 1)
+			_exit(126);
 		if (seccomp_install(&tr->cfg.plan, &l) == -1) {
 			fprintf(stderr, "fnguard: seccomp: %s\n",
 			    strerror(errno));
@@ -2221,35 +2229,37 @@ tracer_spawn(struct tracer *tr)
 		    strerror(e));
 		_exit(e == ENOENT ? 127 : 126);
 	}
-	if (tr->cfg.plan.notify) {
-		close(hand[1]);
-		close(ack[0]);
-		tr->hand_fd = hand[0];
-		tr->ack_fd = ack[1];
-		if ((tr->handev = event_new(tr->base, tr->hand_fd, EV_READ,
-		    hand_cb, tr)) == NULL || event_add(tr->handev, NULL) == -1) {
-			kill(pid, SIGKILL);
-			return -1;
-		}
-	}
+	close(ack[0]);
+	ack[0] = -1;
 	tr->main_pid = pid;
 	tr->main_starting = true;
-	if (waitpid(pid, &status, WSTOPPED) == -1 || !WIFSTOPPED(status)) {
-		log_warnx("%s: did not start", tr->cfg.argv[0]);
-		kill(pid, SIGKILL);
-		return -1;
-	}
 	if (ptrace(PTRACE_SEIZE, pid, 0, (void *)opts) == -1) {
 		log_warn("ptrace");
-		kill(pid, SIGKILL);
-		return -1;
+		goto kill;
 	}
-	if (add(tr, pid, NULL) == NULL) {
-		kill(pid, SIGKILL);
-		return -1;
+	if (add(tr, pid, NULL) == NULL)
+		goto kill;
+	if (tr->cfg.plan.notify) {
+		close(hand[1]);
+		hand[1] = -1;
+		tr->hand_fd = hand[0];	/* closed by tracer_free */
+		hand[0] = -1;
+		if ((tr->handev = event_new(tr->base, tr->hand_fd, EV_READ,
+		    hand_cb, tr)) == NULL || event_add(tr->handev, NULL) == -1)
+			goto kill;
 	}
-	kill(pid, SIGCONT);
+	if (write(ack[1], "g", 1) != 1) {
+		log_warn("%s: start", tr->cfg.argv[0]);
+		goto kill;
+	}
+	if (tr->cfg.plan.notify)
+		tr->ack_fd = ack[1];
+	else
+		close(ack[1]);
 	return 0;
+kill:
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, __WALL);
 fail:
 	for (l = 0; l < 2; l++) {
 		if (hand[l] != -1)
