@@ -182,6 +182,28 @@ assert_status "replay runs under the verified signed policy" 1
 assert_contains "replay under the signed policy applies it" "$OUT" \
     "lambda-hardened"
 
+# libcrypto is opened when a key is parsed (dlopen): one that cannot be
+# used refuses the key and stops fnguard; it never skips the check. A
+# stand-in libcrypto.so.3 without OpenSSL's functions, found first through
+# LD_LIBRARY_PATH, stands for a broken or missing one.
+mkdir -p "$T/fakecrypto"
+printf 'int fnguard_not_openssl;\n' >"$T/fakecrypto/fake.c"
+if ${CC:-cc} -shared -fPIC -o "$T/fakecrypto/libcrypto.so.3" \
+    "$T/fakecrypto/fake.c" 2>"$T/fakecrypto/cc.err"; then
+	run env LD_LIBRARY_PATH="$T/fakecrypto" \
+	    TW_POLICY="$(cat "$T/signed.txt")" TW_POLICY_PUBKEY="$PUB" \
+	    "$FNGUARD" check
+	assert_status "no usable libcrypto: check refuses the key (exit 1)" 1
+	assert_match "no usable libcrypto: the error names it" "$ERR" \
+	    '^fnguard: check: TW_POLICY_PUBKEY: libcrypto.so.3: no [A-Za-z_]*$'
+	run env LD_LIBRARY_PATH="$T/fakecrypto" TW_POLICY="$(cat \
+	    "$T/signed.txt")" "$FNGUARD" check
+	assert_status "no usable libcrypto, no key: check still works" 0
+else
+	not_ok "cc builds the stand-in libcrypto"
+	show "$(cat "$T/fakecrypto/cc.err")"
+fi
+
 run "$FNGUARD" encode --no-gzip --sign "$T/keys/fnguard-policy.key" "$POL"
 printf '%s\n' "$OUT" >"$T/signed-plain.txt"
 run env TW_POLICY="$(cat "$T/signed-plain.txt")" TW_POLICY_PUBKEY="$PUB" \
