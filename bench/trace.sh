@@ -9,7 +9,7 @@
 # Environment: BENCH_RUNS (7, runs of each workload under each runner),
 # BENCH_TRUE_RUNS (30, runs of each /bin/true variant), BENCH_WORKLOADS
 # ("py exec dd gcc"), BENCH_RUNNERS ("plain fnguard strace strace-bpf
-# proot floor ptfloor"), BENCH_DD_SLOW_RUNS (1: runs of dd under strace without
+# proot floor ptfloor nfloor"), BENCH_DD_SLOW_RUNS (1: runs of dd under strace without
 # --seccomp-bpf and under proot, which stop on every one of its 4 million
 # calls: minutes a run; 0 skips them), BENCH_TIMEOUT (120, seconds per
 # command; 1200 for those), BENCH_KEEP=DIR keeps the generated files, the
@@ -54,6 +54,13 @@
 #   ptfloor     a helper that traces the tree with exactly the ptrace
 #               options issue 5 asks for and decides nothing: the stops
 #               that every fork, exec and signal cost any such launcher.
+#   nfloor      ptfloor, plus a seccomp filter that sends execve,
+#               execveat, open, openat and openat2 to a listener that lets
+#               each through at once (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+#               without reading anything: the least any launcher pays that
+#               must see those calls before they run, as issue 5 asks for
+#               exec and for the files section. A second thread answers
+#               the listener; the first handles ptrace stops.
 # strace and proot are installed with apt-get when missing (apt-get update
 # first); a runner that is missing after that, or that cannot run
 # /bin/true, is left out with a note.
@@ -95,7 +102,7 @@ build=${1:-${BUILD:-$top/build}}
 runs=${BENCH_RUNS:-7}
 true_runs=${BENCH_TRUE_RUNS:-30}
 workloads=${BENCH_WORKLOADS:-py exec dd gcc}
-runners=${BENCH_RUNNERS:-plain fnguard strace strace-bpf proot floor ptfloor}
+runners=${BENCH_RUNNERS:-plain fnguard strace strace-bpf proot floor ptfloor nfloor}
 dd_slow_runs=${BENCH_DD_SLOW_RUNS:-1}
 limit=${BENCH_TIMEOUT:-120}
 PATH=$PATH:/usr/sbin:/sbin
@@ -305,6 +312,122 @@ EOF
 gcc -O2 -o "$work/ptfloor" "$work/ptfloor.c" ||
     { echo "cannot build the ptrace floor helper"; exit 1; }
 
+# nfloor: ptfloor plus a listener for the calls that need a decision
+# before they run (exec, opens), answered at once with "go on".
+cat >"$work/nfloor.c" <<'EOF'
+#define _GNU_SOURCE
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+/* Call n, k tests before the return: to the listener. */
+#define NR(n, k) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (n), (k), 0)
+
+static void *
+answer(void *arg)
+{
+	int l = *(int *)arg;
+	struct seccomp_notif n;
+	struct seccomp_notif_resp r;
+
+	for (;;) {
+		memset(&n, 0, sizeof(n));
+		if (ioctl(l, SECCOMP_IOCTL_NOTIF_RECV, &n) == -1)
+			continue;	/* ENOENT: the caller went away */
+		memset(&r, 0, sizeof(r));
+		r.id = n.id;
+		r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		ioctl(l, SECCOMP_IOCTL_NOTIF_SEND, &r);
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK |
+	    PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
+	    PTRACE_O_TRACESECCOMP;
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		NR(SYS_execve, 5), NR(SYS_execveat, 4), NR(SYS_open, 3),
+		NR(SYS_openat, 2), NR(SYS_openat2, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	int status, sig, code = 126, hand[2], num, pidfd, l;
+	pthread_t th;
+	pid_t pid, w;
+
+	if (argc < 2 || pipe(hand) == -1 || (pid = fork()) == -1)
+		return 126;
+	if (pid == 0) {
+		if (geteuid() != 0)
+			prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		num = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+		    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+		if (num == -1 || write(hand[1], &num, sizeof(num)) !=
+		    (ssize_t)sizeof(num))
+			_exit(126);
+		raise(SIGSTOP);		/* the listener is taken meanwhile */
+		close(num);
+		execvp(argv[1], argv + 1);
+		_exit(127);
+	}
+	if (read(hand[0], &num, sizeof(num)) != (ssize_t)sizeof(num) ||
+	    waitpid(pid, &status, WSTOPPED) == -1 ||
+	    (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1 ||
+	    (l = (int)syscall(SYS_pidfd_getfd, pidfd, num, 0)) == -1 ||
+	    ptrace(PTRACE_SEIZE, pid, 0, (void *)opts) == -1) {
+		perror("nfloor");
+		kill(pid, SIGKILL);
+		return 126;
+	}
+	ioctl(l, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+	    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
+	if (pthread_create(&th, NULL, answer, &l) != 0) {
+		kill(pid, SIGKILL);
+		return 126;
+	}
+	kill(pid, SIGCONT);
+	while ((w = waitpid(-1, &status, __WALL)) > 0) {
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			if (w == pid) {
+				code = WIFEXITED(status) ? WEXITSTATUS(status) :
+				    128 + WTERMSIG(status);
+				break;
+			}
+			continue;
+		}
+		sig = WSTOPSIG(status);
+		if ((status >> 16) != 0 || sig == SIGSTOP)
+			sig = 0;
+		ptrace(PTRACE_CONT, w, 0, (void *)(long)sig);
+	}
+	return code;
+}
+EOF
+gcc -O2 -pthread -o "$work/nfloor" "$work/nfloor.c" ||
+    { echo "cannot build the listener floor helper"; exit 1; }
+
 py_imports='import json, re, subprocess, http.client, email, decimal, '
 py_imports+='xml.etree.ElementTree, sqlite3, argparse, logging, asyncio, '
 py_imports+='urllib.request'
@@ -330,6 +453,7 @@ set_runner() {		# NAME: the command line in front, in pre
 	proot)		pre=(proot) ;;
 	floor)		pre=("$work/allowall") ;;
 	ptfloor)	pre=("$work/ptfloor") ;;
+	nfloor)		pre=("$work/nfloor") ;;
 	*)		echo "unknown runner $1"; exit 1 ;;
 	esac
 }
@@ -566,6 +690,10 @@ targets() {	# STATS TSTATS WHAT: the verdicts on those medians
 				printf "   %s %-5s %-38s %+.1f ms (%.2f of strace-bpf'"'"'s)\n",
 				    what, w, "  floor, ptrace as asked, no decision:",
 				    med[w, "ptfloor"] - p, (med[w, "ptfloor"] - p) / bo
+			if ((w, "nfloor") in med && !fail[w, "nfloor"])
+				printf "   %s %-5s %-38s %+.1f ms (%.2f of strace-bpf'"'"'s)\n",
+				    what, w, "  + listener for exec and opens:",
+				    med[w, "nfloor"] - p, (med[w, "nfloor"] - p) / bo
 		}
 		if (("dd", "fnguard") in med) {
 			r = med["dd", "fnguard"] / med["dd", "plain"]
