@@ -267,6 +267,20 @@ fg 10 wide sh -c 'umask; ulimit -n'
 _fgo=$OUT
 direct 10 sh -c 'umask; ulimit -n'
 assert_eq "umask and open-file limit unchanged" "$OUT" "$_fgo"
+# fnguard keeps its own thread on one CPU (see stay_on_cpu); the command
+# and what it starts later keep the CPUs they would have had.
+direct 10 sh -c 'grep Cpus_allowed_list /proc/self/status; sh -c "grep \
+    Cpus_allowed_list /proc/self/status"'
+_want=$OUT
+fg 10 wide sh -c 'grep Cpus_allowed_list /proc/self/status; sh -c "grep \
+    Cpus_allowed_list /proc/self/status"; grep Cpus_allowed_list \
+    /proc/$PPID/status >&2'
+assert_eq "CPU affinity of the command and its children unchanged" \
+    "$_want" "$OUT"
+if [ "$(nproc)" -ge 2 ]; then
+	assert_match "fnguard's own thread stays on one CPU" "$CERR" \
+	    '^Cpus_allowed_list:[[:space:]]*[0-9]+$'
+fi
 
 # sig_case SIGNAL: fnguard runs a shell whose trap prints and exits 7;
 # SIGNAL sent to fnguard must reach it. The signal's disposition is reset
