@@ -260,61 +260,11 @@ gcc -O2 -o "$work/allowall" "$work/allowall.c" ||
 # issue 5 asks (PTRACE_SEIZE with EXITKILL and the fork, vfork, clone,
 # exec and seccomp options), deciding nothing: every new process still
 # stops twice (the fork event, its first stop), every exec once, every
-# signal once.
+# signal once. With -n (nfloor), also a seccomp filter that sends execve,
+# execveat, open, openat and openat2 to a listener, which a thread of its
+# own answers at once with "go on": the least a launcher pays that must
+# see those calls before they run.
 cat >"$work/ptfloor.c" <<'EOF'
-#define _GNU_SOURCE
-#include <signal.h>
-#include <stdio.h>
-#include <sys/ptrace.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-int
-main(int argc, char **argv)
-{
-	const long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK |
-	    PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
-	    PTRACE_O_TRACESECCOMP;	/* no filter here: never stops */
-	int status, sig, code = 126;
-	pid_t pid, w;
-
-	if (argc < 2 || (pid = fork()) == -1)
-		return 126;
-	if (pid == 0) {
-		raise(SIGSTOP);
-		execvp(argv[1], argv + 1);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, WSTOPPED) == -1 ||
-	    ptrace(PTRACE_SEIZE, pid, 0, (void *)opts) == -1) {
-		perror("ptfloor");
-		kill(pid, SIGKILL);
-		return 126;
-	}
-	kill(pid, SIGCONT);
-	while ((w = waitpid(-1, &status, __WALL)) > 0) {
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			if (w == pid) {
-				code = WIFEXITED(status) ? WEXITSTATUS(status) :
-				    128 + WTERMSIG(status);
-				break;
-			}
-			continue;
-		}
-		sig = WSTOPSIG(status);
-		if ((status >> 16) != 0 || sig == SIGSTOP)
-			sig = 0;
-		ptrace(PTRACE_CONT, w, 0, (void *)(long)sig);
-	}
-	return code;
-}
-EOF
-gcc -O2 -o "$work/ptfloor" "$work/ptfloor.c" ||
-    { echo "cannot build the ptrace floor helper"; exit 1; }
-
-# nfloor: ptfloor plus a listener for the calls that need a decision
-# before they run (exec, opens), answered at once with "go on".
-cat >"$work/nfloor.c" <<'EOF'
 #define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -358,12 +308,10 @@ answer(void *arg)
 	return NULL;
 }
 
-int
-main(int argc, char **argv)
+/* The listener's number in the child, or -1. */
+static int
+filter(void)
 {
-	const long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK |
-	    PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
-	    PTRACE_O_TRACESECCOMP;
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 		    offsetof(struct seccomp_data, nr)),
@@ -373,39 +321,57 @@ main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 	};
 	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
-	int status, sig, code = 126, hand[2], num, pidfd, l;
+
+	if (geteuid() != 0)
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+}
+
+int
+main(int argc, char **argv)
+{
+	const long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK |
+	    PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
+	    PTRACE_O_TRACESECCOMP;
+	int status, sig, code = 126, hand[2], num = -1, pidfd, l;
+	int listen = argc > 1 && strcmp(argv[1], "-n") == 0;
 	pthread_t th;
 	pid_t pid, w;
 
+	argv += listen;
+	argc -= listen;
 	if (argc < 2 || pipe(hand) == -1 || (pid = fork()) == -1)
 		return 126;
 	if (pid == 0) {
-		if (geteuid() != 0)
-			prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-		num = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-		    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-		if (num == -1 || write(hand[1], &num, sizeof(num)) !=
-		    (ssize_t)sizeof(num))
+		/* The number goes to the parent, which takes the listener
+		 * while the child is stopped. */
+		if (listen && ((num = filter()) == -1 || write(hand[1], &num,
+		    sizeof(num)) != (ssize_t)sizeof(num)))
 			_exit(126);
-		raise(SIGSTOP);		/* the listener is taken meanwhile */
-		close(num);
+		raise(SIGSTOP);
+		if (listen)
+			close(num);
 		execvp(argv[1], argv + 1);
 		_exit(127);
 	}
-	if (read(hand[0], &num, sizeof(num)) != (ssize_t)sizeof(num) ||
-	    waitpid(pid, &status, WSTOPPED) == -1 ||
-	    (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1 ||
-	    (l = (int)syscall(SYS_pidfd_getfd, pidfd, num, 0)) == -1 ||
+	if ((listen && read(hand[0], &num, sizeof(num)) !=
+	    (ssize_t)sizeof(num)) || waitpid(pid, &status, WSTOPPED) == -1 ||
 	    ptrace(PTRACE_SEIZE, pid, 0, (void *)opts) == -1) {
-		perror("nfloor");
+		perror("ptfloor");
 		kill(pid, SIGKILL);
 		return 126;
 	}
-	ioctl(l, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-	    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
-	if (pthread_create(&th, NULL, answer, &l) != 0) {
-		kill(pid, SIGKILL);
-		return 126;
+	if (listen) {
+		if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1 ||
+		    (l = (int)syscall(SYS_pidfd_getfd, pidfd, num, 0)) == -1 ||
+		    pthread_create(&th, NULL, answer, &l) != 0) {
+			perror("ptfloor: listener");
+			kill(pid, SIGKILL);
+			return 126;
+		}
+		ioctl(l, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
 	}
 	kill(pid, SIGCONT);
 	while ((w = waitpid(-1, &status, __WALL)) > 0) {
@@ -425,8 +391,8 @@ main(int argc, char **argv)
 	return code;
 }
 EOF
-gcc -O2 -pthread -o "$work/nfloor" "$work/nfloor.c" ||
-    { echo "cannot build the listener floor helper"; exit 1; }
+gcc -O2 -pthread -o "$work/ptfloor" "$work/ptfloor.c" ||
+    { echo "cannot build the ptrace floor helper"; exit 1; }
 
 py_imports='import json, re, subprocess, http.client, email, decimal, '
 py_imports+='xml.etree.ElementTree, sqlite3, argparse, logging, asyncio, '
@@ -453,7 +419,7 @@ set_runner() {		# NAME: the command line in front, in pre
 	proot)		pre=(proot) ;;
 	floor)		pre=("$work/allowall") ;;
 	ptfloor)	pre=("$work/ptfloor") ;;
-	nfloor)		pre=("$work/nfloor") ;;
+	nfloor)		pre=("$work/ptfloor" -n) ;;
 	*)		echo "unknown runner $1"; exit 1 ;;
 	esac
 }
