@@ -137,8 +137,8 @@ sign_pubkey_parse(const char *text, size_t len,
 		return -1;
 	if (len >= 10 && memcmp(text, "-----BEGIN", 10) == 0) {
 		BIO *bio = crypto.BIO_new_mem_buf(text, (int)len);
-		EVP_PKEY *key = bio ? crypto.PEM_read_bio_PUBKEY(bio, NULL, NULL,
-		    NULL) : NULL;
+		EVP_PKEY *key = bio ? crypto.PEM_read_bio_PUBKEY(bio, NULL,
+		    NULL, NULL) : NULL;
 
 		if (key == NULL)
 			*why = "not a PEM public key";
