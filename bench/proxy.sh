@@ -24,6 +24,12 @@
 #            rules redirect it to fnguard (127.0.0.1:15001), which reads the
 #            original destination, checks it against the policy and
 #            connects to 192.0.2.10:PORT with mark 1, which the rules pass.
+#   fnguard-fwd  fnguard doing the haproxy row's job: the client connects
+#            to 127.0.0.4:1PORT, where fnguard fronts the port (--inbound
+#            127.0.0.4:1PORT=127.0.0.1:PORT; sources checked against the
+#            policy) and connects to 127.0.0.1:PORT: a forwarder to one
+#            fixed server, no NAT on its path. Same daemon, same relay as
+#            the fnguard row; what differs is the redirect's NAT.
 #   haproxy  the client connects to 127.0.0.2:1PORT (haproxy, mode tcp,
 #            option splice-auto), which connects to 127.0.0.1:PORT: a
 #            forwarder to one fixed server, no NAT on its path.
@@ -67,14 +73,15 @@
 #            (client -> server then half-close; server -> client then
 #            half-close), so lost or changed bytes show.
 #   bulk     iperf3 -t BENCH_SECONDS, one stream, client -> server (up)
-#            and server -> client (-R, down): direct, fnguard, haproxy,
-#            haproxy-tp, socat. Mbit/s as received.
+#            and server -> client (-R, down): direct, fnguard, fnguard-fwd,
+#            haproxy, haproxy-tp, socat. Mbit/s as received.
 #   http     wrk -d BENCH_SECONDS --latency against nginx (nginx-light, one
 #            worker, daemon off, 1 KiB file), with -H "Connection: close"
 #            (a new connection per request) and with keep-alive: fnguard,
-#            haproxy, haproxy-tp, direct (fnguard first: the TIME_WAIT sockets other
-#            runs leave behind weigh on its per-connection process lookup;
-#            the count before each run is shown).
+#            fnguard-fwd, haproxy, haproxy-tp, direct (fnguard first: the
+#            TIME_WAIT sockets other runs leave behind weigh on its
+#            per-connection process lookup; the count before each run is
+#            shown).
 #   idle     fnguard and haproxy: VmRSS and open descriptors before and
 #            after BENCH_IDLE idle connections through the proxy to a
 #            server that holds each until its client closes, opened 200 at
@@ -562,9 +569,12 @@ start_fnguard() {
 	# shellcheck disable=SC2086
 	bg "$fng_log" "$fnguard" daemon --policy "$work/policy.json" \
 	    --proxy-listen 127.0.0.1:15001 --mark 1 --dns-listen 127.0.0.1:53 \
-	    --upstream 127.0.0.53:5300 --audit "$work/audit.jsonl" $fng_args
+	    --upstream 127.0.0.53:5300 --audit "$work/audit.jsonl" \
+	    --inbound 127.0.0.4:15201=127.0.0.1:5201 \
+	    --inbound 127.0.0.4:18080=127.0.0.1:8080 $fng_args
 	fng_pid=$bg_pid
 	wait_listen 127.0.0.1:15001 "$fng_pid" "$fng_log"
+	wait_listen 127.0.0.4:18080 "$fng_pid" "$fng_log"
 	fng_fds0=$(nfds "$fng_pid")
 	pids3="$fng_pid $hap_pid $socat_pid"
 }
@@ -662,6 +672,7 @@ addr_of() {	# PATH PORT: the address and port its client connects to
 	case $1 in
 	direct) echo "127.0.0.1 $2" ;;
 	fnguard) echo "192.0.2.10 $2" ;;
+	fnguard-fwd) echo "127.0.0.4 1$2" ;;
 	haproxy) echo "127.0.0.2 1$2" ;;
 	haproxy-tp) echo "192.0.2.11 $2" ;;
 	socat) echo "127.0.0.3 1$2" ;;
@@ -677,7 +688,7 @@ echo "== bulk: iperf3 -t $seconds, one stream; up = client -> server," \
     "down = -R (load $(loadavg))"
 for dir in up down; do
 	[ "${parts#* bulk }" != "$parts" ] || break
-	for path in direct fnguard haproxy haproxy-tp socat; do
+	for path in direct fnguard fnguard-fwd haproxy haproxy-tp socat; do
 		start_fnguard
 		read -r a port <<<"$(addr_of "$path" 5201)"
 		rev=()
@@ -710,7 +721,7 @@ for dir in up down; do
 		mbps=$(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }')
 		# kind dir path Mbit/s rbytes sbytes retr fng% hap% soc% fng_s hap_s soc_s err
 		echo "bulk $dir $path $mbps $rbytes $sbytes $retr $cf $ch $cs $sf $sh $ss_ $err" >>"$results"
-		printf '   %-4s %-10s %6s Mbit/s  received %6.0f MB of %6.0f MB sent, retransmits %4s;  cpu%%: fnguard %3s haproxy %3s socat %3s' \
+		printf '   %-4s %-11s %6s Mbit/s  received %6.0f MB of %6.0f MB sent, retransmits %4s;  cpu%%: fnguard %3s haproxy %3s socat %3s' \
 		    "$dir" "$path" "$mbps" \
 		    "$(awk -v b="$rbytes" 'BEGIN { print b / 1e6 }')" \
 		    "$(awk -v b="$sbytes" 'BEGIN { print b / 1e6 }')" "$retr" \
@@ -720,7 +731,8 @@ for dir in up down; do
 			echo "iperf3 $dir $path: ${err//_/ }" >>"$anomalies"
 		fi
 		echo
-		[ "$path" != fnguard ] || fnguard_after "iperf3 $dir"
+		[ "${path#fnguard}" = "$path" ] ||
+		    fnguard_after "iperf3 $dir ($path)"
 	done
 done
 
@@ -740,7 +752,7 @@ for mode in close keepalive; do
 	# fnguard first: it alone looks up the process behind each new
 	# connection (sock_diag), whose cost grows with the sockets that
 	# the others' runs leave in TIME_WAIT; tw shows how many there were.
-	for path in fnguard haproxy haproxy-tp direct; do
+	for path in fnguard fnguard-fwd haproxy haproxy-tp direct; do
 		[ "$mode$path" != closehaproxy-tp ] || continue
 		start_fnguard
 		read -r a port <<<"$(addr_of "$path" 8080)"
@@ -770,12 +782,13 @@ for mode in close keepalive; do
 		fi
 		# kind mode path rps nreq avg p50 p99 max fng% hap% soc% fng_s hap_s soc_s errors non2xx tw
 		echo "http $mode $path $rps $nreq $avg $p50 $p99 $maxl $cf $ch $cs $sf $sh $ss_ ${errs:-none} ${non2xx:-0} $tw0" >>"$results"
-		printf '   %-9s %-10s %8.0f req/s  latency avg %7s p50 %7s p99 %7s max %8s ms;  cpu%%: fnguard %3s haproxy %3s;  socket errors %s, non-2xx %s; TIME_WAIT before %s\n' \
+		printf '   %-9s %-11s %8.0f req/s  latency avg %7s p50 %7s p99 %7s max %8s ms;  cpu%%: fnguard %3s haproxy %3s;  socket errors %s, non-2xx %s; TIME_WAIT before %s\n' \
 		    "$mode" "$path" "$rps" "$avg" "$p50" "$p99" "$maxl" "$cf" \
 		    "$ch" "${errs:-none}" "${non2xx:-0}" "$tw0"
 		[ -z "$errs" ] || [ "$path" != fnguard ] ||
 		    echo "wrk $mode fnguard: socket errors $errs" >>"$anomalies"
-		[ "$path" != fnguard ] || fnguard_after "wrk $mode"
+		[ "${path#fnguard}" = "$path" ] ||
+		    fnguard_after "wrk $mode ($path)"
 	done
 done
 
@@ -884,17 +897,17 @@ echo "== results ($(nproc) cores; load average at the end $(loadavg);" \
 echo "   bulk: iperf3, Mbit/s as received; the proxy's CPU in % of one" \
     "core over the run, and CPU seconds per GB received"
 awk '$1 == "bulk" {
-	k = ($3 == "fnguard") ? 0 : ($3 ~ /^haproxy/) ? 1 : ($3 == "socat") ? 2 : -1
+	k = ($3 ~ /^fnguard/) ? 0 : ($3 ~ /^haproxy/) ? 1 : ($3 == "socat") ? 2 : -1
 	cpu = k < 0 ? "-" : $(8 + k); secs = k < 0 ? 0 : $(11 + k)
-	printf "   %-4s %-10s %6s Mbit/s   proxy cpu %4s%%  %6s s/GB\n", $2, $3, $4,
+	printf "   %-4s %-11s %6s Mbit/s   proxy cpu %4s%%  %6s s/GB\n", $2, $3, $4,
 	    cpu, (k < 0 || $5 == 0) ? "-" : sprintf("%.2f", secs / ($5 / 1e9))
 }' "$results"
 echo "   http: wrk req/s, latency in ms; the proxy's CPU in % of one core" \
     "and in CPU microseconds per request"
 awk '$1 == "http" {
-	k = ($3 == "fnguard") ? 0 : ($3 ~ /^haproxy/) ? 1 : -1
+	k = ($3 ~ /^fnguard/) ? 0 : ($3 ~ /^haproxy/) ? 1 : -1
 	cpu = k < 0 ? "-" : $(10 + k); secs = k < 0 ? 0 : $(13 + k)
-	printf "   %-9s %-10s %8.0f req/s  avg %8s  p50 %8s  p99 %8s  proxy cpu %4s%%  %6s us/req  errors %s\n",
+	printf "   %-9s %-11s %8.0f req/s  avg %8s  p50 %8s  p99 %8s  proxy cpu %4s%%  %6s us/req  errors %s\n",
 	    $2, $3, $4, $6, $7, $8, cpu,
 	    (k < 0 || $5 == 0) ? "-" : sprintf("%.1f", secs / $5 * 1e6), $16
 }' "$results"
@@ -926,6 +939,17 @@ awk '
 			    mode, r(h[mode, "fnguard"], h[mode, "haproxy"]),
 			    r(h[mode, "fnguard"], h[mode, "haproxy-tp"]),
 			    r(h[mode, "fnguard"], h[mode, "direct"])
+		}
+		# The same job on both sides: forwarders to one fixed server.
+		for (d = 1; d <= 2; d++) {
+			dir = d == 1 ? "up" : "down"
+			printf "   bulk %-4s   fnguard-fwd/haproxy %s (both forwarders, no NAT)\n",
+			    dir, r(b[dir, "fnguard-fwd"], b[dir, "haproxy"])
+		}
+		for (m = 1; m <= 2; m++) {
+			mode = m == 1 ? "close" : "keepalive"
+			printf "   req/s %-9s fnguard-fwd/haproxy %s (both forwarders, no NAT)\n",
+			    mode, r(h[mode, "fnguard-fwd"], h[mode, "haproxy"])
 		}
 	}' "$results"
 
