@@ -1111,14 +1111,16 @@ enqueue(struct audit *a, const struct audit_record *rec)
 }
 
 /* s into dst (size > 0), cut to fit: snprintf("%s") without the
- * format parsing, for the dozen fields of every record of a flood. */
-static void
+ * format parsing, for the dozen fields of every record of a flood.
+ * Returns the length written. */
+static size_t
 put(char *dst, size_t size, const char *s)
 {
 	size_t n = strnlen(s, size - 1);
 
 	memcpy(dst, s, n);
 	dst[n] = '\0';
+	return n;
 }
 
 /* The record r stands for, with the count of its repeats, out. */
@@ -1156,10 +1158,8 @@ agg_emit(struct audit *a, const struct agg_rec *r, int64_t time_ms)
 		obj = "";
 		break;
 	}
-	put(rec->msg, sizeof(rec->msg), ctx_str(c, CTX_MSG_PRE));
-	n = strlen(rec->msg);
-	put(rec->msg + n, sizeof(rec->msg) - n, obj);
-	n += strlen(rec->msg + n);
+	n = put(rec->msg, sizeof(rec->msg), ctx_str(c, CTX_MSG_PRE));
+	n += put(rec->msg + n, sizeof(rec->msg) - n, obj);
 	put(rec->msg + n, sizeof(rec->msg) - n, ctx_str(c, CTX_MSG_POST));
 	rec->count = r->pending;
 	rec->severity = c->severity;
