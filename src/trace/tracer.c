@@ -1844,15 +1844,16 @@ notif_cb(evutil_socket_t fd, short what, void *ctx)
 	 * listener hangs up (a poll tells which, off the common path). */
 	memset(&req, 0, sizeof(req));
 	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == -1) {
+		if (errno != ENOENT && errno != EINTR) {
+			log_warn("seccomp listener");
+			event_del(tr->notifev);
+			return;
+		}
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if ((errno != ENOENT && errno != EINTR) ||
-		    (poll(&pfd, 1, 0) == 1 && !(pfd.revents & POLLIN) &&
-		    (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))) {
-			if (errno != ENOENT && errno != EINTR)
-				log_warn("seccomp listener");
-			event_del(tr->notifev);
-		}
+		if (poll(&pfd, 1, 0) == 1 && !(pfd.revents & POLLIN) &&
+		    (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
+			event_del(tr->notifev);		/* hung up */
 		return;
 	}
 	tr->stats.notifications++;
