@@ -203,6 +203,26 @@ else
 	not_ok "cc builds the stand-in libcrypto"
 	show "$(cat "$T/fakecrypto/cc.err")"
 fi
+# One that cannot be loaded at all: it needs a library that is gone.
+mkdir -p "$T/unloadable"
+if ${CC:-cc} -shared -fPIC -o "$T/unloadable/libfnguardgone.so" \
+    "$T/fakecrypto/fake.c" 2>"$T/unloadable/cc.err" &&
+    ${CC:-cc} -shared -fPIC -o "$T/unloadable/libcrypto.so.3" \
+    "$T/fakecrypto/fake.c" -L"$T/unloadable" -Wl,--no-as-needed \
+    -lfnguardgone 2>>"$T/unloadable/cc.err"; then
+	rm "$T/unloadable/libfnguardgone.so"
+	run env LD_LIBRARY_PATH="$T/unloadable" \
+	    TW_POLICY="$(cat "$T/signed.txt")" TW_POLICY_PUBKEY="$PUB" \
+	    "$FNGUARD" check
+	assert_status "libcrypto that cannot load: check refuses the key \
+(exit 1)" 1
+	assert_match "libcrypto that cannot load: dlopen's reason given" \
+	    "$ERR" "^fnguard: check: TW_POLICY_PUBKEY: cannot load \
+libcrypto.so.3: .*libfnguardgone.so"
+else
+	not_ok "cc builds the unloadable libcrypto"
+	show "$(cat "$T/unloadable/cc.err")"
+fi
 
 run "$FNGUARD" encode --no-gzip --sign "$T/keys/fnguard-policy.key" "$POL"
 printf '%s\n' "$OUT" >"$T/signed-plain.txt"
