@@ -11,6 +11,9 @@
 # -c, 32), BENCH_WRK_THREADS (wrk -t, 1), BENCH_IDLE (idle connections, 2000),
 # BENCH_CHECK_MB (MiB sent each way for the integrity check, 256),
 # BENCH_HAPROXY_THREADS (haproxy nbthread, 1: fnguard is one thread too),
+# BENCH_ROUNDS (3: bulk and http are measured that many times over, every
+# path once per round, so that the paths take turns through whatever else
+# the machine is doing),
 # BENCH_PARTS (which measurements, "check bulk http idle"),
 # BENCH_FNGUARD_ARGS (more daemon options, e.g. --no-splice), BENCH_KEEP=DIR
 # keeps the generated files, logs and tool output.
@@ -41,14 +44,20 @@
 #            destination, which it reads with SO_ORIGINAL_DST, as fnguard
 #            does); haproxy runs as uid 65534, and the table marks that
 #            uid's connections 1, which both tables pass. So its path has
-#            the NAT that fnguard's has. Not measured with a new
-#            connection per request: there it collapsed here (4,038 and
-#            365 req/s, p99 64-88 ms, worse the more TIME_WAIT sockets
-#            earlier runs had left), which is not what haproxy costs; its
-#            connections to the original destination reuse the address
-#            pair of the redirected ones. To be looked into.
+#            the NAT that fnguard's has.
 #   socat    the client connects to 127.0.0.3:15201 (socat TCP-LISTEN,fork,
 #            default buffer), which connects to 127.0.0.1:5201.
+# The namespace sets net.ipv4.tcp_tw_reuse to 1. On the transparent paths
+# the client and the proxy both connect from 192.0.2.1x to 192.0.2.1x:PORT,
+# one address pair, so they draw their ports from one range of about
+# 28,000; and the default (2) lets a connect reuse a port held by a
+# TIME_WAIT socket only on 127.0.0.0/8. With a new connection per request
+# that range ran out: in two trials of 4-second runs (haproxy-tp, fnguard,
+# haproxy-tp), haproxy-tp's second run fell to 1,664 and 9,633 req/s (its
+# first: 12,142 and 15,443); with 1, the same three gave 14,671, 13,101
+# (fnguard) and 15,089. Real clients do not
+# share their address pair with the proxy's upstream connections like this
+# (the proxy's own port choice is the kernel's, the same for both).
 # So each path crosses exactly one proxy; the table shows the CPU that each
 # proxy used during every measurement, which proves it (a proxy not on the
 # path uses none). The nftables rules (and so conntrack) are loaded for all
@@ -74,14 +83,16 @@
 #            half-close), so lost or changed bytes show.
 #   bulk     iperf3 -t BENCH_SECONDS, one stream, client -> server (up)
 #            and server -> client (-R, down): direct, fnguard, fnguard-fwd,
-#            haproxy, haproxy-tp, socat. Mbit/s as received.
+#            haproxy, haproxy-tp, socat. Mbit/s as received. BENCH_ROUNDS
+#            rounds, one run of every path and direction in each.
 #   http     wrk -d BENCH_SECONDS --latency against nginx (nginx-light, one
 #            worker, daemon off, 1 KiB file), with -H "Connection: close"
 #            (a new connection per request) and with keep-alive: fnguard,
-#            fnguard-fwd, haproxy, haproxy-tp, direct (fnguard first: the
-#            TIME_WAIT sockets other runs leave behind weigh on its
-#            per-connection process lookup; the count before each run is
-#            shown).
+#            fnguard-fwd, haproxy, haproxy-tp, direct (the TIME_WAIT
+#            sockets in the namespace before each run are shown).
+#            BENCH_ROUNDS rounds, as for bulk.
+#   (After bulk and http: the median of the rounds for each path, and
+#   every ratio as the median of the rounds' own ratios, with its range.)
 #   idle     fnguard and haproxy: VmRSS and open descriptors before and
 #            after BENCH_IDLE idle connections through the proxy to a
 #            server that holds each until its client closes, opened 200 at
@@ -109,6 +120,7 @@ wrk_threads=${BENCH_WRK_THREADS:-1}
 idle_n=${BENCH_IDLE:-2000}
 check_mb=${BENCH_CHECK_MB:-256}
 hap_threads=${BENCH_HAPROXY_THREADS:-1}
+rounds=${BENCH_ROUNDS:-3}
 parts=" ${BENCH_PARTS:-check bulk http idle} "
 fng_args=${BENCH_FNGUARD_ARGS:-}
 hz=$(getconf CLK_TCK)
@@ -252,6 +264,7 @@ ip netns add "$ns"
 ns_made=1
 nsx ip link set lo up
 nsx ip addr add 192.0.2.10/32 dev lo
+nsx sysctl -qw net.ipv4.tcp_tw_reuse=1	# see "tcp_tw_reuse" above
 nsx ip addr add 192.0.2.11/32 dev lo
 nsx nft -f "$top/conf/redirect/nftables.nft"
 # haproxy-tp: 192.0.2.11 to haproxy's transparent listener, before
@@ -685,7 +698,9 @@ tw() {	# TIME_WAIT sockets in the namespace
 
 [ "${parts#* bulk }" = "$parts" ] ||
 echo "== bulk: iperf3 -t $seconds, one stream; up = client -> server," \
-    "down = -R (load $(loadavg))"
+    "down = -R; $rounds rounds, each line starts with its round (load" \
+    "$(loadavg))"
+for round in $(seq "$rounds"); do
 for dir in up down; do
 	[ "${parts#* bulk }" != "$parts" ] || break
 	for path in direct fnguard fnguard-fwd haproxy haproxy-tp socat; do
@@ -719,10 +734,10 @@ for dir in up down; do
 		[ -n "$r" ] || r="0 0 0 0 no_JSON_from_iperf3"
 		read -r bps rbytes sbytes retr err <<<"$r"
 		mbps=$(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }')
-		# kind dir path Mbit/s rbytes sbytes retr fng% hap% soc% fng_s hap_s soc_s err
-		echo "bulk $dir $path $mbps $rbytes $sbytes $retr $cf $ch $cs $sf $sh $ss_ $err" >>"$results"
-		printf '   %-4s %-11s %6s Mbit/s  received %6.0f MB of %6.0f MB sent, retransmits %4s;  cpu%%: fnguard %3s haproxy %3s socat %3s' \
-		    "$dir" "$path" "$mbps" \
+		# kind dir path Mbit/s rbytes sbytes retr fng% hap% soc% fng_s hap_s soc_s err round
+		echo "bulk $dir $path $mbps $rbytes $sbytes $retr $cf $ch $cs $sf $sh $ss_ $err $round" >>"$results"
+		printf '   %s %-4s %-11s %6s Mbit/s  received %6.0f MB of %6.0f MB sent, retransmits %4s;  cpu%%: fnguard %3s haproxy %3s socat %3s' \
+		    "$round" "$dir" "$path" "$mbps" \
 		    "$(awk -v b="$rbytes" 'BEGIN { print b / 1e6 }')" \
 		    "$(awk -v b="$sbytes" 'BEGIN { print b / 1e6 }')" "$retr" \
 		    "$cf" "$ch" "$cs"
@@ -735,6 +750,7 @@ for dir in up down; do
 		    fnguard_after "iperf3 $dir ($path)"
 	done
 done
+done
 
 to_ms() {	# wrk's 1.23ms / 456.78us / 1.02s
 	awk -v v="$1" 'BEGIN {
@@ -745,15 +761,14 @@ to_ms() {	# wrk's 1.23ms / 456.78us / 1.02s
 }
 [ "${parts#* http }" = "$parts" ] ||
 echo "== http: wrk -t $wrk_threads -c $wrk_conns -d $seconds --latency," \
-    "nginx, GET /1k.bin (load $(loadavg); open files on the machine" \
+    "nginx, GET /1k.bin; $rounds rounds, each line starts with its round" \
+    "(load $(loadavg); open files on the machine" \
     "$(cut -f1 /proc/sys/fs/file-nr))"
+for round in $(seq "$rounds"); do
 for mode in close keepalive; do
 	[ "${parts#* http }" != "$parts" ] || break
-	# fnguard first: it alone looks up the process behind each new
-	# connection (sock_diag), whose cost grows with the sockets that
-	# the others' runs leave in TIME_WAIT; tw shows how many there were.
+	# tw: the TIME_WAIT sockets that earlier runs left behind.
 	for path in fnguard fnguard-fwd haproxy haproxy-tp direct; do
-		[ "$mode$path" != closehaproxy-tp ] || continue
 		start_fnguard
 		read -r a port <<<"$(addr_of "$path" 8080)"
 		hdr=()
@@ -780,16 +795,17 @@ for mode in close keepalive; do
 			tail -5 "$out" | tee -a "$anomalies"
 			rps=0 nreq=0
 		fi
-		# kind mode path rps nreq avg p50 p99 max fng% hap% soc% fng_s hap_s soc_s errors non2xx tw
-		echo "http $mode $path $rps $nreq $avg $p50 $p99 $maxl $cf $ch $cs $sf $sh $ss_ ${errs:-none} ${non2xx:-0} $tw0" >>"$results"
-		printf '   %-9s %-11s %8.0f req/s  latency avg %7s p50 %7s p99 %7s max %8s ms;  cpu%%: fnguard %3s haproxy %3s;  socket errors %s, non-2xx %s; TIME_WAIT before %s\n' \
-		    "$mode" "$path" "$rps" "$avg" "$p50" "$p99" "$maxl" "$cf" \
+		# kind mode path rps nreq avg p50 p99 max fng% hap% soc% fng_s hap_s soc_s errors non2xx tw round
+		echo "http $mode $path $rps $nreq $avg $p50 $p99 $maxl $cf $ch $cs $sf $sh $ss_ ${errs:-none} ${non2xx:-0} $tw0 $round" >>"$results"
+		printf '   %s %-9s %-11s %8.0f req/s  latency avg %7s p50 %7s p99 %7s max %8s ms;  cpu%%: fnguard %3s haproxy %3s;  socket errors %s, non-2xx %s; TIME_WAIT before %s\n' \
+		    "$round" "$mode" "$path" "$rps" "$avg" "$p50" "$p99" "$maxl" "$cf" \
 		    "$ch" "${errs:-none}" "${non2xx:-0}" "$tw0"
 		[ -z "$errs" ] || [ "$path" != fnguard ] ||
 		    echo "wrk $mode fnguard: socket errors $errs" >>"$anomalies"
 		[ "${path#fnguard}" = "$path" ] ||
 		    fnguard_after "wrk $mode ($path)"
 	done
+done
 done
 
 # ---- idle connections ---------------------------------------------------
@@ -894,22 +910,78 @@ echo
 echo "== results ($(nproc) cores; load average at the end $(loadavg);" \
     "$(machine_busy)% of the CPUs busy after the run, nothing of ours" \
     "running)"
-echo "   bulk: iperf3, Mbit/s as received; the proxy's CPU in % of one" \
-    "core over the run, and CPU seconds per GB received"
-awk '$1 == "bulk" {
+# Over the rounds: the median, and the range as min-max.
+stats_awk='
+	function med(list,   n, a, i, j, t) {
+		n = split(list, a, " ")
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		if (n == 0) return ""
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function lo(list,   n, a, i, m) {
+		n = split(list, a, " "); m = a[1]
+		for (i = 2; i <= n; i++) if (a[i] + 0 < m + 0) m = a[i]
+		return m
+	}
+	function hi(list,   n, a, i, m) {
+		n = split(list, a, " "); m = a[1]
+		for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]
+		return m
+	}
+	function add(arr, k, v) { arr[k] = (k in arr) ? arr[k] " " v : v }
+'
+echo "   bulk: iperf3, Mbit/s as received (median of $rounds rounds, and" \
+    "their range); the proxy's CPU in % of one core over the run, and CPU" \
+    "seconds per GB received (medians)"
+awk "$stats_awk"'
+$1 == "bulk" {
 	k = ($3 ~ /^fnguard/) ? 0 : ($3 ~ /^haproxy/) ? 1 : ($3 == "socat") ? 2 : -1
-	cpu = k < 0 ? "-" : $(8 + k); secs = k < 0 ? 0 : $(11 + k)
-	printf "   %-4s %-11s %6s Mbit/s   proxy cpu %4s%%  %6s s/GB\n", $2, $3, $4,
-	    cpu, (k < 0 || $5 == 0) ? "-" : sprintf("%.2f", secs / ($5 / 1e9))
+	key = $2 " " $3
+	if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+	add(mbps, key, $4)
+	if (k >= 0) {
+		add(cpu, key, $(8 + k))
+		if ($5 > 0) add(spg, key, $(11 + k) / ($5 / 1e9))
+	}
+}
+END {
+	for (i = 1; i <= n; i++) {
+		key = order[i]; split(key, f, " ")
+		printf "   %-4s %-11s %6.0f Mbit/s (%s-%s)   proxy cpu %4s%%  %6s s/GB\n",
+		    f[1], f[2], med(mbps[key]), lo(mbps[key]), hi(mbps[key]),
+		    (key in cpu) ? med(cpu[key]) : "-",
+		    (key in spg) ? sprintf("%.2f", med(spg[key])) : "-"
+	}
 }' "$results"
-echo "   http: wrk req/s, latency in ms; the proxy's CPU in % of one core" \
-    "and in CPU microseconds per request"
-awk '$1 == "http" {
+echo "   http: wrk req/s (median of $rounds rounds, and their range)," \
+    "latency in ms; the proxy's CPU in % of one core and in CPU" \
+    "microseconds per request (medians); errors over all rounds"
+awk "$stats_awk"'
+$1 == "http" {
 	k = ($3 ~ /^fnguard/) ? 0 : ($3 ~ /^haproxy/) ? 1 : -1
-	cpu = k < 0 ? "-" : $(10 + k); secs = k < 0 ? 0 : $(13 + k)
-	printf "   %-9s %-11s %8.0f req/s  avg %8s  p50 %8s  p99 %8s  proxy cpu %4s%%  %6s us/req  errors %s\n",
-	    $2, $3, $4, $6, $7, $8, cpu,
-	    (k < 0 || $5 == 0) ? "-" : sprintf("%.1f", secs / $5 * 1e6), $16
+	key = $2 " " $3
+	if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+	add(rps, key, $4); add(avg, key, $6); add(p50, key, $7)
+	add(p99, key, $8)
+	if (k >= 0) {
+		add(cpu, key, $(10 + k))
+		if ($5 > 0) add(us, key, $(13 + k) / $5 * 1e6)
+	}
+	if ($16 != "none") err[key] = err[key] " " $16
+}
+END {
+	for (i = 1; i <= n; i++) {
+		key = order[i]; split(key, f, " ")
+		printf "   %-9s %-11s %8.0f req/s (%.0f-%.0f)  avg %7.3f  p50 %7.3f  p99 %7.3f  proxy cpu %4s%%  %6s us/req  errors %s\n",
+		    f[1], f[2], med(rps[key]), lo(rps[key]), hi(rps[key]),
+		    med(avg[key]), med(p50[key]), med(p99[key]),
+		    (key in cpu) ? med(cpu[key]) : "-",
+		    (key in us) ? sprintf("%.1f", med(us[key])) : "-",
+		    (key in err) ? err[key] : "none"
+	}
 }' "$results"
 awk '$1 == "idle" {
 	printf "   idle %-6s %-8s %6d B per idle connection (VmRSS %d -> %d kB, %d connections; descriptors %d -> %d)\n",
@@ -917,40 +989,38 @@ awk '$1 == "idle" {
 }' "$results"
 
 echo
-echo "== ratios (issue 4's targets: bulk >= 1.2x haproxy and >= 0.6x direct;" \
-    "req/s >= 1.0x haproxy in both modes; haproxy-tp is haproxy on" \
-    "fnguard's path, NAT included)"
-awk '
-	$1 == "bulk" { b[$2, $3] = $4 }
-	$1 == "http" { h[$2, $3] = $4 }
-	function r(x, y) { return y > 0 ? sprintf("%.2fx", x / y) : "-" }
+echo "== ratios, each the median of the $rounds rounds' own ratios (the" \
+    "paths of one round ran minutes apart, not hours), with their range;" \
+    "issue 4's targets: bulk >= 1.2x haproxy and >= 0.6x direct; req/s >=" \
+    "1.0x haproxy in both modes; haproxy-tp is haproxy on fnguard's path," \
+    "NAT included; fnguard-fwd beside haproxy: both forwarders, no NAT)"
+awk "$stats_awk"'
+	$1 == "bulk" { v["bulk " $2, $3, $NF] = $4; rd[$NF] = 1 }
+	$1 == "http" { v["req/s " $2, $3, $NF] = $4; rd[$NF] = 1 }
+	function ratio(what, x, y,   r, l, q) {
+		l = ""
+		for (r in rd)
+			if ((what, y, r) in v && v[what, y, r] > 0 &&
+			    (what, x, r) in v)
+				l = l " " sprintf("%.3f", v[what, x, r] / v[what, y, r])
+		if (l == "") return "-"
+		q = sprintf("%.2fx", med(l))
+		if (split(l, dummy, " ") > 1)
+			q = q sprintf(" (%.2f-%.2f)", lo(l), hi(l))
+		return q
+	}
 	END {
-		for (d = 1; d <= 2; d++) {
-			dir = d == 1 ? "up" : "down"
-			printf "   bulk %-4s   fnguard/haproxy %s   fnguard/haproxy-tp %s   fnguard/direct %s   fnguard/socat %s\n",
-			    dir, r(b[dir, "fnguard"], b[dir, "haproxy"]),
-			    r(b[dir, "fnguard"], b[dir, "haproxy-tp"]),
-			    r(b[dir, "fnguard"], b[dir, "direct"]),
-			    r(b[dir, "fnguard"], b[dir, "socat"])
+		n = split("bulk up|bulk down|req/s close|req/s keepalive", w, "|")
+		for (i = 1; i <= n; i++) {
+			printf "   %-15s fnguard/haproxy %s   fnguard/haproxy-tp %s   fnguard/direct %s%s\n",
+			    w[i], ratio(w[i], "fnguard", "haproxy"),
+			    ratio(w[i], "fnguard", "haproxy-tp"),
+			    ratio(w[i], "fnguard", "direct"),
+			    w[i] ~ /^bulk/ ? "   fnguard/socat " ratio(w[i], "fnguard", "socat") : ""
 		}
-		for (m = 1; m <= 2; m++) {
-			mode = m == 1 ? "close" : "keepalive"
-			printf "   req/s %-9s fnguard/haproxy %s   fnguard/haproxy-tp %s   fnguard/direct %s\n",
-			    mode, r(h[mode, "fnguard"], h[mode, "haproxy"]),
-			    r(h[mode, "fnguard"], h[mode, "haproxy-tp"]),
-			    r(h[mode, "fnguard"], h[mode, "direct"])
-		}
-		# The same job on both sides: forwarders to one fixed server.
-		for (d = 1; d <= 2; d++) {
-			dir = d == 1 ? "up" : "down"
-			printf "   bulk %-4s   fnguard-fwd/haproxy %s (both forwarders, no NAT)\n",
-			    dir, r(b[dir, "fnguard-fwd"], b[dir, "haproxy"])
-		}
-		for (m = 1; m <= 2; m++) {
-			mode = m == 1 ? "close" : "keepalive"
-			printf "   req/s %-9s fnguard-fwd/haproxy %s (both forwarders, no NAT)\n",
-			    mode, r(h[mode, "fnguard-fwd"], h[mode, "haproxy"])
-		}
+		for (i = 1; i <= n; i++)
+			printf "   %-15s fnguard-fwd/haproxy %s\n", w[i],
+			    ratio(w[i], "fnguard-fwd", "haproxy")
 	}' "$results"
 
 echo
