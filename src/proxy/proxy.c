@@ -431,6 +431,17 @@ side_failed(struct session *s, const struct side *sd, const char *reason)
 		session_close(s, reason, true);
 }
 
+/* Once src's FIN is in (hup), everything it will send is already in its
+ * socket, and reading goes on to EOF without waiting: so what is written
+ * meanwhile is marked MSG_MORE, and the last of it leaves with the FIN
+ * that shutdown(SHUT_WR) (or close) sends, in one segment, not two; the
+ * client's side is woken once. */
+static int
+send_flags(const struct dir *d)
+{
+	return MSG_NOSIGNAL | (d->src->hup ? MSG_MORE : 0);
+}
+
 /* Writes what d holds. Returns -1 when the session was closed, 0 when dst
  * would block, 1 when all was written. */
 static int
@@ -443,7 +454,7 @@ dir_flush(struct session *s, struct dir *d)
 			return 0;
 		if (d->len > 0)
 			n = send(d->dst->fd, d->buf + d->off, d->len,
-			    MSG_NOSIGNAL);
+			    send_flags(d));
 		else
 			n = splice(d->pipe[0], NULL, d->dst->fd, NULL,
 			    d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -563,7 +574,7 @@ dir_pump(struct session *s, struct dir *d)
 		sent = 0;
 		if (d->dst->wr) {
 			sent = send(d->dst->fd, p->scratch, (size_t)n,
-			    MSG_NOSIGNAL);
+			    send_flags(d));
 			if (sent == -1 && (would_block() || errno == EINTR)) {
 				if (errno != EINTR)
 					d->dst->wr = false;
@@ -729,7 +740,7 @@ static void
 connect_upstream(struct session *s)
 {
 	struct proxy *p = s->p;
-	int fd;
+	int fd, one = 1;
 
 	fd = socket(s->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
@@ -754,6 +765,11 @@ connect_upstream(struct session *s)
 	}
 	s->phase = PHASE_NEW;
 	s->u.fd = fd;
+	/* No Nagle on either side (the accepted one has it from its
+	 * listener): bytes leave as they came, when they came; a relay that
+	 * held a small write back until the last one is acknowledged would
+	 * add delays that the two ends did not ask for. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* The mark lets the redirect rules pass our own traffic. */
 	if (p->cfg.mark != 0)
 		setsockopt(fd, SOL_SOCKET, SO_MARK, &p->cfg.mark,
@@ -1063,6 +1079,7 @@ listener_open(struct listener *li, const struct sockaddr_storage *sa,
     socklen_t len)
 {
 	struct proxy *p = li->p;
+	int one = 1;
 
 	li->l = evconnlistener_new_bind(p->base, accept_cb, li,
 	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
@@ -1070,6 +1087,9 @@ listener_open(struct listener *li, const struct sockaddr_storage *sa,
 	    (const struct sockaddr *)sa, (int)len);
 	if (li->l == NULL)
 		return -1;
+	/* The sockets it accepts inherit it: see connect_upstream. */
+	setsockopt(evconnlistener_get_fd(li->l), IPPROTO_TCP, TCP_NODELAY,
+	    &one, sizeof(one));
 	li->addr = *sa;
 	li->specific = !is_wildcard(sa) && (sa->ss_family == AF_INET ?
 	    ((const struct sockaddr_in *)(const void *)sa)->sin_port :
