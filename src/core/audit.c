@@ -447,6 +447,7 @@ audit_record_json(const struct audit_record *rec, char *buf, size_t len)
 #define FIELD_SIZE(f) sizeof(((struct audit_record *)NULL)->f)
 #define FNV_BASIS UINT64_C(1469598103934665603)
 #define FNV_PRIME UINT64_C(1099511628211)
+#define KEY_MUL UINT64_C(0x9e3779b97f4a7c15)	/* 2^64 / golden ratio */
 
 /*
  * What makes two records identical (SPEC section 4), as the strings the
@@ -620,14 +621,6 @@ audit_add_sink(struct audit *a, const char *dest)
 /* ---- keys ---- */
 
 static uint64_t
-fnv(uint64_t h, const char *s)
-{
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * FNV_PRIME;
-	return (h ^ 0xff) * FNV_PRIME;
-}
-
-static uint64_t
 fnv_bytes(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -646,19 +639,38 @@ mix(uint64_t h)
 	return h;
 }
 
+/* s into h eight bytes at a time (a flood's every event is hashed: one
+ * multiply per byte was a tenth of the resolver's own work). The last
+ * word carries the length, so ("ab", "c") and ("a", "bc") differ. */
+static uint64_t
+hash_str(uint64_t h, const char *s)
+{
+	size_t n = strlen(s), i;
+	uint64_t w;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * KEY_MUL;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, s + i, n - i);
+	h = (h ^ w ^ (uint64_t)(n & 0xff) << 56) * KEY_MUL;
+	return h ^ h >> 29;
+}
+
 static void
 key_hash(struct agg_key *k)
 {
 	uint64_t h = FNV_BASIS;
 
-	h = (h ^ ((uint64_t)k->attack | (uint64_t)k->effect << 8)) *
-	    FNV_PRIME;
-	h = fnv(h, k->rule);
-	h = fnv(h, k->proc);
-	h = fnv(h, k->domain);
-	h = fnv(h, k->ip);
-	h = (h ^ (uint64_t)(uint32_t)k->port) * FNV_PRIME;
-	h = fnv(h, k->filepath);
+	h = (h ^ ((uint64_t)k->attack | (uint64_t)k->effect << 8 |
+	    (uint64_t)(uint32_t)k->port << 32)) * KEY_MUL;
+	h = hash_str(h, k->rule);
+	h = hash_str(h, k->proc);
+	h = hash_str(h, k->domain);
+	h = hash_str(h, k->ip);
+	h = hash_str(h, k->filepath);
 	k->hash = mix(h);
 }
 
@@ -768,11 +780,13 @@ same_key(struct audit *a, const struct agg_rec *r, const struct agg_key *k)
 }
 
 /* The live record of key k, or NULL; *slot: where k is, or would go (the
- * first tombstone or the free slot that ends the probe). */
+ * free slot that ends the probe). Only a slot whose tag matches is
+ * followed into the arena: a probe past others costs no cache miss. So
+ * tombstones are not reused; they go when the index is rebuilt
+ * (agg_index_room counts them). */
 static struct agg_rec *
 agg_find(struct audit *a, const struct agg_key *k, struct agg_slot **slot)
 {
-	struct agg_slot *tomb = NULL;
 	uint32_t tag = (uint32_t)(k->hash >> 32);
 	size_t i, mask;
 
@@ -785,14 +799,13 @@ agg_find(struct audit *a, const struct agg_key *k, struct agg_slot **slot)
 		struct agg_rec *r;
 
 		if (s->off == 0) {
-			*slot = tomb != NULL ? tomb : s;
+			*slot = s;
 			return NULL;
 		}
+		if (s->tag != tag)
+			continue;
 		r = AT(a, s->off);
-		if (r->h.kind == CHUNK_DEAD) {
-			if (tomb == NULL)
-				tomb = s;
-		} else if (s->tag == tag && same_key(a, r, k)) {
+		if (r->h.kind != CHUNK_DEAD && same_key(a, r, k)) {
 			*slot = s;
 			return r;
 		}
@@ -1044,19 +1057,28 @@ agg_remember(struct audit *a, const struct agg_key *k,
 	struct agg_rec *r;
 	uint32_t ctx, off;
 	size_t dl, il, fl;
+	bool rebuilt = false;
 
+again:
 	if (a->live >= a->max_live || !agg_index_room(a))
 		goto full;
 	(void)agg_find(a, k, &slot);
-	if ((ctx = ctx_intern(a, k, rec)) == 0)
-		goto full;
 	dl = strlen(k->domain);
 	il = strlen(k->ip);
 	fl = strlen(k->filepath);
-	off = arena_alloc(a, offsetof(struct agg_rec, s) + dl + il + fl + 3,
-	    CHUNK_REC);
-	if (off == 0)
-		goto full;	/* the context, unused, goes at a rebuild */
+	if ((ctx = ctx_intern(a, k, rec)) == 0 ||
+	    (off = arena_alloc(a, offsetof(struct agg_rec, s) + dl + il + fl +
+	    3, CHUNK_REC)) == 0) {
+		/* The arena is full. Of dead records too, when windows
+		 * closed at lookups faster than ticks came to clear them:
+		 * then it is rebuilt now, once (a context made and not used
+		 * goes with it). */
+		if (rebuilt || a->dead_bytes == 0)
+			goto full;
+		rebuilt = true;
+		agg_rebuild(a);
+		goto again;
+	}
 	r = AT(a, off);
 	r->ctx = ctx;
 	r->port = k->port;

@@ -1234,6 +1234,58 @@ END_TEST
 
 /* Past the cap records still go out, one by one, counted; those
  * remembered aggregate as before; every count adds up. */
+/* Windows that close while their names keep coming, with no tick in
+ * between: each lookup finds its expired record, sends its repeats and
+ * starts a new one, leaving a tombstone behind; the index is rebuilt as
+ * they pile up. Every name must still be found (two lines per name per
+ * window, never a second "first" in one window) and no count lost. */
+#define ROLL_NAMES 20000
+#define ROLL_WINDOWS 10
+
+START_TEST(test_many_windows_roll_lookup)
+{
+	struct audit_config cfg = { 2 * ROLL_NAMES, ROLL_NAMES + 1, WINDOW };
+	struct audit *a = audit_new(&cfg);
+	struct audit_stats st;
+	struct many m;
+	size_t i, w;
+	int64_t t;
+
+	ck_assert_ptr_nonnull(a);
+	make_sink_path();
+	ck_assert_int_eq(audit_add_sink(a, sink_path), 0);
+	many_setup(&m, ROLL_NAMES);
+	for (w = 0; w < ROLL_WINDOWS; w++) {
+		t = T0 + (int64_t)w * WINDOW;
+		m.first_ms = t;
+		for (i = 0; i < ROLL_NAMES; i++) {
+			many_event(&m, i, t);
+			audit_verdict(a, &the_id, &m.ev, &m.v, t);
+			audit_verdict(a, &the_id, &m.ev, &m.v, t);
+		}
+		many_flush(&m, a, ROLL_NAMES);
+		/* The first of each name, and (after the first window) the
+		 * repeat of the window before. */
+		ck_assert_uint_eq(m.lines, (2 * w + 1) * ROLL_NAMES);
+		audit_stats(a, &st);
+		ck_assert_uint_eq(st.remembered, ROLL_NAMES);
+	}
+	/* The last window's repeats, as the shipper stops. */
+	audit_tick(a, INT64_MAX, true);
+	many_flush(&m, a, ROLL_NAMES);
+	ck_assert_uint_eq(m.lines, 2 * ROLL_WINDOWS * ROLL_NAMES);
+	for (i = 0; i < ROLL_NAMES; i++)
+		ck_assert_msg(m.sum[i] == 2 * ROLL_WINDOWS, "name %zu: count %u",
+		    i, m.sum[i]);
+	audit_stats(a, &st);
+	ck_assert_uint_eq(st.dropped, 0);
+	ck_assert_uint_eq(st.unaggregated, 0);
+	audit_free(a);
+	many_free(&m);
+	unlink(sink_path);
+}
+END_TEST
+
 START_TEST(test_cap_reached)
 {
 	struct audit_config cfg = { 100000, 1000, WINDOW };
@@ -1419,6 +1471,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_many_distinct_aggregated);
 	tcase_add_test(tc, test_many_expire_reuse);
 	tcase_add_test(tc, test_cap_reached);
+	tcase_add_test(tc, test_many_windows_roll_lookup);
 	suite_add_tcase(s, tc);
 	return s;
 }
