@@ -135,6 +135,9 @@ struct resolver {
 	struct dnscache *cache;
 	struct attribution *attr;	/* ATTR_SLOTS */
 	struct udp_batch *batch;
+	/* While a batch of datagrams is handled: the time it arrived (one
+	 * clock read per batch, not per query); else 0. */
+	int64_t batch_ms;
 	TAILQ_HEAD(tcp_clients, tcp_client) clients;
 	unsigned nclients, npending;
 	struct resolver_stats stats;
@@ -531,10 +534,10 @@ peer_slot(const struct sockaddr_storage *sa)
 }
 
 static struct procinfo *
-find_process(struct resolver *r, bool tcp, const struct sockaddr_storage *peer)
+find_process(struct resolver *r, bool tcp, const struct sockaddr_storage *peer,
+    int64_t now)
 {
 	struct attribution *a = &r->attr[peer_slot(peer)];
-	int64_t now = now_ms();
 
 	/* The remembered entry itself, not a copy (it is several KiB): the
 	 * caller is done with it before the next lookup. */
@@ -711,7 +714,7 @@ handle_query(struct resolver *r, const uint8_t *msg, size_t len,
 	struct pending *p;
 	uint8_t out[DNS_HEADER_LEN + DNS_MAX_WIRE_NAME + 4 + 11];
 	enum dnswire_status st;
-	int64_t now = now_ms();
+	int64_t now = r->batch_ms != 0 ? r->batch_ms : now_ms();
 	bool tcp = tmpl->client != NULL;
 
 	st = dnswire_parse_query(msg, len, &tmpl->q);
@@ -736,7 +739,7 @@ handle_query(struct resolver *r, const uint8_t *msg, size_t len,
 	ev.domain = tmpl->q.name;
 	guard_peek(r->guard, &ev, &v);
 	if (v.verdict != VERDICT_ALLOW || r->guard->record != NULL) {
-		proc = find_process(r, tcp, &tmpl->peer);
+		proc = find_process(r, tcp, &tmpl->peer, now);
 		dns_event(&ev, &tmpl->q, tcp, proc, proc != NULL);
 		ev.time_ms = now;
 	}
@@ -800,6 +803,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
+		r->batch_ms = now_ms();
 		for (i = 0; i < n; i++) {
 			r->stats.udp_queries++;
 			/* Larger than any query: not answered. */
@@ -824,6 +828,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	batch_flush(r);
 	b->out_fd = -1;
+	r->batch_ms = 0;
 }
 
 static int
