@@ -103,6 +103,14 @@ dnswire_read_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *wire,
 	return read_name(msg, len, off, wire, wire_len, true);
 }
 
+
+/* RFC 4343 2.1: the printable characters that mean something in text,
+ * written after a backslash. */
+static const bool text_quoted[128] = {
+	['.'] = true, ['\\'] = true, ['"'] = true, ['('] = true,
+	[')'] = true, [';'] = true, ['$'] = true, ['@'] = true,
+};
+
 void
 dnswire_name_text(const uint8_t *wire, size_t wire_len, bool lower,
     char *out, size_t outlen)
@@ -121,15 +129,15 @@ dnswire_name_text(const uint8_t *wire, size_t wire_len, bool lower,
 
 			if (lower && c >= 'A' && c <= 'Z')
 				c = (unsigned char)(c - 'A' + 'a');
-			/* RFC 4343 2.1: escape what is not printable, and
-			 * the characters that mean something in text. */
 			if (c <= 0x20 || c >= 0x7f) {
-				if (o + 4 < outlen)
-					o += (size_t)snprintf(out + o, 5,
-					    "\\%03u", c);
-			} else if (c == '.' || c == '\\' || c == '"' ||
-			    c == '(' || c == ')' || c == ';' || c == '$' ||
-			    c == '@') {
+				/* Not printable: \DDD. */
+				if (o + 4 < outlen) {
+					out[o++] = '\\';
+					out[o++] = (char)('0' + c / 100);
+					out[o++] = (char)('0' + c / 10 % 10);
+					out[o++] = (char)('0' + c % 10);
+				}
+			} else if (text_quoted[c]) {
 				if (o + 2 < outlen) {
 					out[o++] = '\\';
 					out[o++] = (char)c;
