@@ -7,8 +7,10 @@
 #
 # Environment: BENCH_SECONDS (10, per measurement), BENCH_CLIENTS (dnsperf -c,
 # 4), BENCH_OUTSTANDING (dnsperf -q, 100), BENCH_SERVERS ("fnguard dnsmasq
-# unbound floor"), BENCH_POLICIES ("allow deny"), BENCH_PIN (0), BENCH_KEEP=DIR
-# keeps the generated files and dnsperf's output.
+# unbound floor"), BENCH_POLICIES ("allow deny"), BENCH_PIN (0),
+# BENCH_ROUNDS (3: every server, policy and test measured that many times,
+# the servers taking turns within each round), BENCH_KEEP=DIR keeps the
+# generated files and dnsperf's output.
 #
 # Upstream: nsd, authoritative for "com" on 127.0.0.53:5300 (the next free
 # 127.0.0.x if that is taken), serving amazon.com, www/s3.amazon.com,
@@ -89,6 +91,7 @@ clients=${BENCH_CLIENTS:-4}
 outstanding=${BENCH_OUTSTANDING:-100}
 servers=${BENCH_SERVERS:-fnguard dnsmasq unbound floor}
 policies=${BENCH_POLICIES:-allow deny}
+rounds=${BENCH_ROUNDS:-3}
 hz=$(getconf CLK_TCK)
 # BENCH_PIN=1, with two or more cores: the server under test on the last
 # core, dnsperf and nsd on the first.
@@ -349,8 +352,8 @@ start_server() {	# SERVER POLICY PORT
 	started="$started $srv_pid"
 }
 
-results=$work/results		# policy test server qps avg p99 lost cpu srv% gen% rcodes
-rss=$work/rss			# policy server idle_kb end_kb
+results=$work/results		# policy test server qps avg p99 lost cpu srv% gen% rcodes round
+rss=$work/rss			# policy server idle_kb end_kb round
 : >"$results"
 : >"$rss"
 
@@ -396,7 +399,7 @@ measure() {	# SERVER POLICY TEST PORT
 	    'BEGIN { printf "%.0f", d / hz / (w / 1e9) * 100 }')
 	genp=$(awk -v d="$((g1 - g0))" -v hz="$hz" -v w="$((w1 - w0))" \
 	    'BEGIN { printf "%.0f", d / hz / (w / 1e9) * 100 }')
-	echo "$pol $t $s $qps $avg $p99 $lost $cpu $srvp $genp $rc" >>"$results"
+	echo "$pol $t $s $qps $avg $p99 $lost $cpu $srvp $genp $rc $round" >>"$results"
 	[ -n "${BENCH_KEEP:-}" ] || rm -f "$out"
 	printf '   %-8s %-2s %8.0f qps  avg %.3f ms  p99 %.3f ms  lost %s' \
 	    "$s" "$t" "$qps" "$(awk -v a="$avg" 'BEGIN{print a*1000}')" \
@@ -406,8 +409,9 @@ measure() {	# SERVER POLICY TEST PORT
 }
 
 deny_sample=$(cat "$work/deny-sample")
+for round in $(seq "$rounds"); do
 for pol in $policies; do
-	echo "== policy $pol (dnsperf -c $clients -q $outstanding," \
+	echo "== round $round of $rounds, policy $pol (dnsperf -c $clients -q $outstanding," \
 	    "up to ${seconds}s per test; load $(cut -d' ' -f1-3 /proc/loadavg))"
 	for s in $servers; do
 		port=$(free_port)
@@ -441,7 +445,7 @@ for pol in $policies; do
 				exit 1
 			fi
 		done
-		echo "$pol $s $idle $(rss_kb "$srv_pid")" >>"$rss"
+		echo "$pol $s $idle $(rss_kb "$srv_pid") $round" >>"$rss"
 		stop "$srv_pid"
 		started=${started/ $srv_pid/}
 		if [ "$s" = fnguard ]; then
@@ -455,6 +459,7 @@ for pol in $policies; do
 		    "$work/$s-$pol.out" | head -5 | sed "s/^/  $s said: /"
 	done
 done
+done
 
 # ---- table --------------------------------------------------------------
 echo
@@ -462,58 +467,141 @@ echo "== results ($(nproc) cores, load average now" \
     "$(cut -d' ' -f1-3 /proc/loadavg); p99 from dnsperf -v per-query" \
     "latencies; cpu = server utime+stime per 100,000 answered queries)"
 echo "tests: a = cached allowed, b = denied, c = cache misses (distinct names)"
-awk '{
-	printf "%-6s %s %-8s %9.0f qps  avg %7.3f ms  p99 %7.3f ms  lost %-5s  cpu %7s s/100k  srv %3s%%  gen %3s%%  %s\n",
-	    $1, $2, $3, $4, $5 * 1000, $6 * 1000, $7, $8, $9, $10, $11
+# Over the rounds: the median, and the range as min-max.
+stats_awk='
+	function med(list,   n, a, i, j, t) {
+		n = split(list, a, " ")
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		if (n == 0) return ""
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function lo(list,   n, a, i, m) {
+		n = split(list, a, " "); m = a[1]
+		for (i = 2; i <= n; i++) if (a[i] + 0 < m + 0) m = a[i]
+		return m
+	}
+	function hi(list,   n, a, i, m) {
+		n = split(list, a, " "); m = a[1]
+		for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]
+		return m
+	}
+	function add(arr, k, v) { arr[k] = (k in arr) ? arr[k] " " v : v }
+	function rng(list) {
+		if (split(list, dummy, " ") < 2) return ""
+		return sprintf(" (%.2f-%.2f)", lo(list), hi(list))
+	}
+'
+echo "(each the median of $rounds rounds; qps and cpu with their range)"
+awk "$stats_awk"'{
+	k = $1 " " $2 " " $3
+	if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+	add(qps, k, $4); add(avg, k, $5 * 1000); add(p99, k, $6 * 1000)
+	add(lost, k, $7); if ($8 != "-") add(cpu, k, $8)
+	add(srv, k, $9); add(gen, k, $10)
+}
+END {
+	for (i = 1; i <= n; i++) {
+		k = order[i]; split(k, f, " ")
+		printf "%-6s %s %-8s %9.0f qps (%.0f-%.0f)  avg %7.3f ms  p99 %7.3f ms  lost %-5s  cpu %7s s/100k (%s-%s)  srv %3s%%  gen %3s%%\n",
+		    f[1], f[2], f[3], med(qps[k]), lo(qps[k]), hi(qps[k]),
+		    med(avg[k]), med(p99[k]), med(lost[k]),
+		    (k in cpu) ? sprintf("%.3f", med(cpu[k])) : "-",
+		    (k in cpu) ? lo(cpu[k]) : "-", (k in cpu) ? hi(cpu[k]) : "-",
+		    med(srv[k]), med(gen[k])
+	}
 }' "$results"
 echo
-echo "== RSS (VmRSS)"
-awk '{ printf "%-6s %-8s idle %6.1f MB   after tests %6.1f MB\n",
-    $1, $2, $3 / 1024, $4 / 1024 }' "$rss"
+echo "== RSS (VmRSS; the median of $rounds rounds)"
+awk "$stats_awk"'{
+	k = $1 " " $2
+	if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+	add(idle, k, $3); add(end, k, $4)
+}
+END {
+	for (i = 1; i <= n; i++) {
+		k = order[i]; split(k, f, " ")
+		printf "%-6s %-8s idle %6.1f MB   after tests %6.1f MB\n",
+		    f[1], f[2], med(idle[k]) / 1024, med(end[k]) / 1024
+	}
+}' "$rss"
 echo
-echo "== fnguard / best of (dnsmasq, unbound)  (issue 3's target: a and b" \
-    "qps >= 1.50x, or cpu/query <= 0.67x where the load generator is the" \
-    "ceiling; c on par; RSS <= 1.00x dnsmasq's)"
-awk -v rssf="$rss" '
-	{ key = $1 " " $2; qps[key, $3] = $4; cpu[key, $3] = $8
+echo "== fnguard / best of (dnsmasq, unbound), each the median of the" \
+    "$rounds rounds' own ratios, with their range  (issue 3's target: a" \
+    "and b qps >= 1.50x, or cpu/query <= 0.67x where the load generator" \
+    "is the ceiling; c on par; RSS <= 1.00x dnsmasq's)"
+awk "$stats_awk"'
+	{ key = $1 " " $2; qps[key, $3, $12] = $4; cpu[key, $3, $12] = $8
+	  rd[$12] = 1
 	  if (!(key in seen)) { seen[key] = 1; order[++n] = key } }
 	END {
+		split("dnsmasq unbound", o, " ")
 		for (i = 1; i <= n; i++) {
 			k = order[i]
-			if (!((k, "fnguard") in qps)) continue
-			bq = 0; bc = -1; bqs = bcs = "-"
-			split("dnsmasq unbound", o, " ")
-			for (j = 1; j <= 2; j++) {
-				if (!((k, o[j]) in qps)) continue
-				if (qps[k, o[j]] > bq) { bq = qps[k, o[j]]; bqs = o[j] }
-				if (cpu[k, o[j]] != "-" && (bc < 0 || cpu[k, o[j]] < bc)) {
-					bc = cpu[k, o[j]]; bcs = o[j] }
+			rq = rc = ""; delete bqn; delete bcn
+			for (r in rd) {
+				if (!((k, "fnguard", r) in qps)) continue
+				bq = 0; bc = -1; bqs = bcs = ""
+				for (j = 1; j <= 2; j++) {
+					if (!((k, o[j], r) in qps)) continue
+					if (qps[k, o[j], r] > bq) {
+						bq = qps[k, o[j], r]; bqs = o[j] }
+					if (cpu[k, o[j], r] != "-" && (bc < 0 ||
+					    cpu[k, o[j], r] < bc)) {
+						bc = cpu[k, o[j], r]; bcs = o[j] }
+				}
+				if (bq > 0) {
+					rq = rq " " sprintf("%.3f", qps[k, "fnguard", r] / bq)
+					bqn[bqs]++
+				}
+				if (bc > 0 && cpu[k, "fnguard", r] != "-") {
+					rc = rc " " sprintf("%.3f", cpu[k, "fnguard", r] / bc)
+					bcn[bcs]++
+				}
 			}
-			printf "%-6s %s  qps %s (vs %s)   cpu/query %s (vs %s)\n", substr(k, 1, index(k, " ") - 1), substr(k, index(k, " ") + 1),
-			    (bq > 0 ? sprintf("%.2fx", qps[k, "fnguard"] / bq) : "-"), bqs,
-			    (bc > 0 && cpu[k, "fnguard"] != "-" ? sprintf("%.2fx", cpu[k, "fnguard"] / bc) : "-"), bcs
+			if (rq == "" && rc == "") continue
+			wq = wc = ""
+			for (x in bqn) wq = wq (wq == "" ? "" : "/") x
+			for (x in bcn) wc = wc (wc == "" ? "" : "/") x
+			printf "%-6s %s  qps %s%s (vs %s)   cpu/query %s%s (vs %s)\n",
+			    substr(k, 1, index(k, " ") - 1), substr(k, index(k, " ") + 1),
+			    rq == "" ? "-" : sprintf("%.2fx", med(rq)), rng(rq), wq == "" ? "-" : wq,
+			    rc == "" ? "-" : sprintf("%.2fx", med(rc)), rng(rc), wc == "" ? "-" : wc
 		}
 		# The floor: what the kernel alone costs per denied query.
 		for (i = 1; i <= n; i++) {
 			k = order[i]
-			if (substr(k, index(k, " ") + 1) != "b" ||
-			    !((k, "floor") in cpu) || cpu[k, "floor"] <= 0)
-				continue
+			if (substr(k, index(k, " ") + 1) != "b") continue
+			fl = ""; delete rl
+			for (r in rd) {
+				if (!((k, "floor", r) in cpu) || cpu[k, "floor", r] <= 0)
+					continue
+				fl = fl " " cpu[k, "floor", r]
+				split("fnguard dnsmasq unbound", s3, " ")
+				for (j = 1; j <= 3; j++)
+					if ((k, s3[j], r) in cpu && cpu[k, s3[j], r] != "-")
+						rl[s3[j]] = rl[s3[j]] " " sprintf("%.3f",
+						    cpu[k, s3[j], r] / cpu[k, "floor", r])
+			}
+			if (fl == "") continue
 			line = ""
-			split("fnguard dnsmasq unbound", o, " ")
 			for (j = 1; j <= 3; j++)
-				if ((k, o[j]) in cpu && cpu[k, o[j]] != "-")
-					line = line sprintf("  %s %.2fx", o[j],
-					    cpu[k, o[j]] / cpu[k, "floor"])
-			printf "%-6s b  cpu/query against the floor (%s s/100k):%s\n",
-			    substr(k, 1, index(k, " ") - 1), cpu[k, "floor"], line
+				if (s3[j] in rl)
+					line = line sprintf("  %s %.2fx%s", s3[j],
+					    med(rl[s3[j]]), rng(rl[s3[j]]))
+			printf "%-6s b  cpu/query against the floor (%s s/100k%s):%s\n",
+			    substr(k, 1, index(k, " ") - 1), med(fl),
+			    (split(fl, dummy, " ") > 1 ? sprintf(", %s-%s", lo(fl), hi(fl)) : ""),
+			    line
 		}
-		while ((getline line < rssf) > 0) {
-			split(line, f, " ")
-			r[f[1], f[2]] = f[3]; re[f[1], f[2]] = f[4]
-		}
-		if (("deny", "fnguard") in r && ("deny", "dnsmasq") in r)
-			printf "RSS with the 100,000-name list, fnguard/dnsmasq: %.2fx idle, %.2fx after tests\n",
-			    r["deny", "fnguard"] / r["deny", "dnsmasq"],
-			    re["deny", "fnguard"] / re["deny", "dnsmasq"]
 	}' "$results"
+awk "$stats_awk"'
+	{ add(i, $1 " " $2, $3); add(e, $1 " " $2, $4) }
+	END {
+		if (("deny fnguard") in i && ("deny dnsmasq") in i)
+			printf "RSS with the 100,000-name list, fnguard/dnsmasq: %.2fx idle, %.2fx after tests\n",
+			    med(i["deny fnguard"]) / med(i["deny dnsmasq"]),
+			    med(e["deny fnguard"]) / med(e["deny dnsmasq"])
+	}' "$rss"
