@@ -467,33 +467,6 @@ echo "== results ($(nproc) cores, load average now" \
     "$(cut -d' ' -f1-3 /proc/loadavg); p99 from dnsperf -v per-query" \
     "latencies; cpu = server utime+stime per 100,000 answered queries)"
 echo "tests: a = cached allowed, b = denied, c = cache misses (distinct names)"
-# Over the rounds: the median, and the range as min-max.
-stats_awk='
-	function med(list,   n, a, i, j, t) {
-		n = split(list, a, " ")
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-			}
-		if (n == 0) return ""
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
-	function lo(list,   n, a, i, m) {
-		n = split(list, a, " "); m = a[1]
-		for (i = 2; i <= n; i++) if (a[i] + 0 < m + 0) m = a[i]
-		return m
-	}
-	function hi(list,   n, a, i, m) {
-		n = split(list, a, " "); m = a[1]
-		for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]
-		return m
-	}
-	function add(arr, k, v) { arr[k] = (k in arr) ? arr[k] " " v : v }
-	function rng(list) {
-		if (split(list, dummy, " ") < 2) return ""
-		return sprintf(" (%.2f-%.2f)", lo(list), hi(list))
-	}
-'
 echo "(each the median of $rounds rounds; qps and cpu with their range)"
 awk "$stats_awk"'{
 	k = $1 " " $2 " " $3

@@ -35,3 +35,35 @@ stop() {
 	kill -KILL $all 2>/dev/null || true
 	for p in "$@"; do wait "$p" 2>/dev/null || true; done
 }
+
+# stats_awk: awk functions for the summaries over rounds, to put before a
+# program (awk "$stats_awk"'...'): med(list), lo(list), hi(list) of a
+# space-separated list of numbers (the median, the least, the greatest),
+# add(arr, k, v) appends v to arr[k]'s list, rng(list) is " (lo-hi)" with
+# two decimals when the list has two or more.
+stats_awk='
+	function med(list,   n, a, i, j, t) {
+		n = split(list, a, " ")
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		if (n == 0) return ""
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function lo(list,   n, a, i, m) {
+		n = split(list, a, " "); m = a[1]
+		for (i = 2; i <= n; i++) if (a[i] + 0 < m + 0) m = a[i]
+		return m
+	}
+	function hi(list,   n, a, i, m) {
+		n = split(list, a, " "); m = a[1]
+		for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]
+		return m
+	}
+	function add(arr, k, v) { arr[k] = (k in arr) ? arr[k] " " v : v }
+	function rng(list) {
+		if (split(list, dummy, " ") < 2) return ""
+		return sprintf(" (%.2f-%.2f)", lo(list), hi(list))
+	}
+'

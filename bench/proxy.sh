@@ -910,29 +910,6 @@ echo
 echo "== results ($(nproc) cores; load average at the end $(loadavg);" \
     "$(machine_busy)% of the CPUs busy after the run, nothing of ours" \
     "running)"
-# Over the rounds: the median, and the range as min-max.
-stats_awk='
-	function med(list,   n, a, i, j, t) {
-		n = split(list, a, " ")
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-			}
-		if (n == 0) return ""
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
-	function lo(list,   n, a, i, m) {
-		n = split(list, a, " "); m = a[1]
-		for (i = 2; i <= n; i++) if (a[i] + 0 < m + 0) m = a[i]
-		return m
-	}
-	function hi(list,   n, a, i, m) {
-		n = split(list, a, " "); m = a[1]
-		for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]
-		return m
-	}
-	function add(arr, k, v) { arr[k] = (k in arr) ? arr[k] " " v : v }
-'
 echo "   bulk: iperf3, Mbit/s as received (median of $rounds rounds, and" \
     "their range); the proxy's CPU in % of one core over the run, and CPU" \
     "seconds per GB received (medians)"
