@@ -47,6 +47,11 @@
 #            the NAT that fnguard's has.
 #   socat    the client connects to 127.0.0.3:15201 (socat TCP-LISTEN,fork,
 #            default buffer), which connects to 127.0.0.1:5201.
+#   floor    the client connects to 127.0.0.5:1PORT, where bench/tcpfloor.c
+#            (built by the script) forwards to 127.0.0.1:PORT: no proxy,
+#            a reference for what the kernel alone costs a forwarder on
+#            this machine: one thread, epoll, every byte through splice(2)
+#            and a reused pipe, TCP_NODELAY, no checks, no timeouts.
 # The namespace sets net.ipv4.tcp_tw_reuse to 1. On the transparent paths
 # the client and the proxy both connect from 192.0.2.1x to 192.0.2.1x:PORT,
 # one address pair, so they draw their ports from one range of about
@@ -565,6 +570,10 @@ bg socat socat TCP-LISTEN:15201,bind=127.0.0.3,reuseaddr,fork,backlog=1024 \
     TCP:127.0.0.1:5201
 socat_pid=$bg_pid
 wait_listen 127.0.0.3:15201 "$socat_pid" socat
+${CC:-cc} -O2 -o "$work/tcpfloor" "$top/bench/tcpfloor.c"
+bg tcpfloor "$work/tcpfloor" 127.0.0.5 15201=5201 18080=8080 17003=7003
+floor_pid=$bg_pid
+wait_listen 127.0.0.5:18080 "$floor_pid" tcpfloor
 
 # fnguard is started afresh before every measurement, so that what one
 # measurement leaves behind (a stuck session, descriptors) cannot change
@@ -589,7 +598,7 @@ start_fnguard() {
 	wait_listen 127.0.0.1:15001 "$fng_pid" "$fng_log"
 	wait_listen 127.0.0.4:18080 "$fng_pid" "$fng_log"
 	fng_fds0=$(nfds "$fng_pid")
-	pids3="$fng_pid $hap_pid $socat_pid"
+	pids3="$fng_pid $hap_pid $socat_pid $floor_pid"
 }
 anomalies=$work/anomalies
 : >"$anomalies"
@@ -668,7 +677,7 @@ cpu_before() {
 	for p in $pids3; do c0+=("$(ticks "$p")"); done
 	w0=$(date +%s%N)
 }
-cpu_after() {	# "fng% hap% soc% fng_s hap_s soc_s" over the measurement
+cpu_after() {	# "fng% hap% soc% flo% fng_s hap_s soc_s flo_s" over the measurement
 	local w1 i=0 p d out='' secs=''
 	w1=$(date +%s%N)
 	for p in $pids3; do
@@ -689,6 +698,7 @@ addr_of() {	# PATH PORT: the address and port its client connects to
 	haproxy) echo "127.0.0.2 1$2" ;;
 	haproxy-tp) echo "192.0.2.11 $2" ;;
 	socat) echo "127.0.0.3 1$2" ;;
+	floor) echo "127.0.0.5 1$2" ;;
 	esac
 }
 tw() {	# TIME_WAIT sockets in the namespace
@@ -703,7 +713,7 @@ echo "== bulk: iperf3 -t $seconds, one stream; up = client -> server," \
 for round in $(seq "$rounds"); do
 for dir in up down; do
 	[ "${parts#* bulk }" != "$parts" ] || break
-	for path in direct fnguard fnguard-fwd haproxy haproxy-tp socat; do
+	for path in direct fnguard fnguard-fwd haproxy haproxy-tp socat floor; do
 		start_fnguard
 		read -r a port <<<"$(addr_of "$path" 5201)"
 		rev=()
@@ -724,7 +734,7 @@ for dir in up down; do
 			sleep 0.1
 		done
 		sleep 0.2
-		read -r cf ch cs sf sh ss_ <<<"$(cpu_after)"
+		read -r cf ch cs cl sf sh ss_ sl <<<"$(cpu_after)"
 		stop "$ipid"
 		started=${started/ $ipid/}
 		r=$(jq -r '[.end.sum_received.bits_per_second // 0,
@@ -734,13 +744,13 @@ for dir in up down; do
 		[ -n "$r" ] || r="0 0 0 0 no_JSON_from_iperf3"
 		read -r bps rbytes sbytes retr err <<<"$r"
 		mbps=$(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }')
-		# kind dir path Mbit/s rbytes sbytes retr fng% hap% soc% fng_s hap_s soc_s err round
-		echo "bulk $dir $path $mbps $rbytes $sbytes $retr $cf $ch $cs $sf $sh $ss_ $err $round" >>"$results"
-		printf '   %s %-4s %-11s %6s Mbit/s  received %6.0f MB of %6.0f MB sent, retransmits %4s;  cpu%%: fnguard %3s haproxy %3s socat %3s' \
+		# kind dir path Mbit/s rbytes sbytes retr fng% hap% soc% flo% fng_s hap_s soc_s flo_s err round
+		echo "bulk $dir $path $mbps $rbytes $sbytes $retr $cf $ch $cs $cl $sf $sh $ss_ $sl $err $round" >>"$results"
+		printf '   %s %-4s %-11s %6s Mbit/s  received %6.0f MB of %6.0f MB sent, retransmits %4s;  cpu%%: fnguard %3s haproxy %3s socat %3s floor %3s' \
 		    "$round" "$dir" "$path" "$mbps" \
 		    "$(awk -v b="$rbytes" 'BEGIN { print b / 1e6 }')" \
 		    "$(awk -v b="$sbytes" 'BEGIN { print b / 1e6 }')" "$retr" \
-		    "$cf" "$ch" "$cs"
+		    "$cf" "$ch" "$cs" "$cl"
 		if [ "$err" != - ]; then
 			printf '  !! iperf3: %s' "${err//_/ }"
 			echo "iperf3 $dir $path: ${err//_/ }" >>"$anomalies"
@@ -768,7 +778,7 @@ for round in $(seq "$rounds"); do
 for mode in close keepalive; do
 	[ "${parts#* http }" != "$parts" ] || break
 	# tw: the TIME_WAIT sockets that earlier runs left behind.
-	for path in fnguard fnguard-fwd haproxy haproxy-tp direct; do
+	for path in fnguard fnguard-fwd haproxy haproxy-tp floor direct; do
 		start_fnguard
 		read -r a port <<<"$(addr_of "$path" 8080)"
 		hdr=()
@@ -780,7 +790,7 @@ for mode in close keepalive; do
 		nsx timeout $((seconds + 20)) wrk -t "$wrk_threads" \
 		    -c "$wrk_conns" -d "${seconds}s" --latency "${hdr[@]}" \
 		    "http://$a:$port/1k.bin" >"$out" 2>&1 || true
-		read -r cf ch cs sf sh ss_ <<<"$(cpu_after)"
+		read -r cf ch cs cl sf sh ss_ sl <<<"$(cpu_after)"
 		rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out")
 		nreq=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$out")
 		avg=$(to_ms "$(awk '$1 == "Latency" {print $2; exit}' "$out")")
@@ -795,11 +805,11 @@ for mode in close keepalive; do
 			tail -5 "$out" | tee -a "$anomalies"
 			rps=0 nreq=0
 		fi
-		# kind mode path rps nreq avg p50 p99 max fng% hap% soc% fng_s hap_s soc_s errors non2xx tw round
-		echo "http $mode $path $rps $nreq $avg $p50 $p99 $maxl $cf $ch $cs $sf $sh $ss_ ${errs:-none} ${non2xx:-0} $tw0 $round" >>"$results"
-		printf '   %s %-9s %-11s %8.0f req/s  latency avg %7s p50 %7s p99 %7s max %8s ms;  cpu%%: fnguard %3s haproxy %3s;  socket errors %s, non-2xx %s; TIME_WAIT before %s\n' \
+		# kind mode path rps nreq avg p50 p99 max fng% hap% soc% flo% fng_s hap_s soc_s flo_s errors non2xx tw round
+		echo "http $mode $path $rps $nreq $avg $p50 $p99 $maxl $cf $ch $cs $cl $sf $sh $ss_ $sl ${errs:-none} ${non2xx:-0} $tw0 $round" >>"$results"
+		printf '   %s %-9s %-11s %8.0f req/s  latency avg %7s p50 %7s p99 %7s max %8s ms;  cpu%%: fnguard %3s haproxy %3s floor %3s;  socket errors %s, non-2xx %s; TIME_WAIT before %s\n' \
 		    "$round" "$mode" "$path" "$rps" "$avg" "$p50" "$p99" "$maxl" "$cf" \
-		    "$ch" "${errs:-none}" "${non2xx:-0}" "$tw0"
+		    "$ch" "$cl" "${errs:-none}" "${non2xx:-0}" "$tw0"
 		[ -z "$errs" ] || [ "$path" != fnguard ] ||
 		    echo "wrk $mode fnguard: socket errors $errs" >>"$anomalies"
 		[ "${path#fnguard}" = "$path" ] ||
@@ -915,13 +925,13 @@ echo "   bulk: iperf3, Mbit/s as received (median of $rounds rounds, and" \
     "seconds per GB received (medians)"
 awk "$stats_awk"'
 $1 == "bulk" {
-	k = ($3 ~ /^fnguard/) ? 0 : ($3 ~ /^haproxy/) ? 1 : ($3 == "socat") ? 2 : -1
+	k = ($3 ~ /^fnguard/) ? 0 : ($3 ~ /^haproxy/) ? 1 : ($3 == "socat") ? 2 : ($3 == "floor") ? 3 : -1
 	key = $2 " " $3
 	if (!(key in seen)) { seen[key] = 1; order[++n] = key }
 	add(mbps, key, $4)
 	if (k >= 0) {
 		add(cpu, key, $(8 + k))
-		if ($5 > 0) add(spg, key, $(11 + k) / ($5 / 1e9))
+		if ($5 > 0) add(spg, key, $(12 + k) / ($5 / 1e9))
 	}
 }
 END {
@@ -938,16 +948,16 @@ echo "   http: wrk req/s (median of $rounds rounds, and their range)," \
     "microseconds per request (medians); errors over all rounds"
 awk "$stats_awk"'
 $1 == "http" {
-	k = ($3 ~ /^fnguard/) ? 0 : ($3 ~ /^haproxy/) ? 1 : -1
+	k = ($3 ~ /^fnguard/) ? 0 : ($3 ~ /^haproxy/) ? 1 : ($3 == "floor") ? 3 : -1
 	key = $2 " " $3
 	if (!(key in seen)) { seen[key] = 1; order[++n] = key }
 	add(rps, key, $4); add(avg, key, $6); add(p50, key, $7)
 	add(p99, key, $8)
 	if (k >= 0) {
 		add(cpu, key, $(10 + k))
-		if ($5 > 0) add(us, key, $(13 + k) / $5 * 1e6)
+		if ($5 > 0) add(us, key, $(14 + k) / $5 * 1e6)
 	}
-	if ($16 != "none") err[key] = err[key] " " $16
+	if ($18 != "none") err[key] = err[key] " " $18
 }
 END {
 	for (i = 1; i <= n; i++) {
@@ -970,7 +980,8 @@ echo "== ratios, each the median of the $rounds rounds' own ratios (the" \
     "paths of one round ran minutes apart, not hours), with their range;" \
     "issue 4's targets: bulk >= 1.2x haproxy and >= 0.6x direct; req/s >=" \
     "1.0x haproxy in both modes; haproxy-tp is haproxy on fnguard's path," \
-    "NAT included; fnguard-fwd beside haproxy: both forwarders, no NAT)"
+    "NAT included; fnguard-fwd beside haproxy: both forwarders, no NAT;" \
+    "floor: bench/tcpfloor.c, a forwarder that does nothing else)"
 awk "$stats_awk"'
 	$1 == "bulk" { v["bulk " $2, $3, $NF] = $4; rd[$NF] = 1 }
 	$1 == "http" { v["req/s " $2, $3, $NF] = $4; rd[$NF] = 1 }
@@ -998,6 +1009,12 @@ awk "$stats_awk"'
 		for (i = 1; i <= n; i++)
 			printf "   %-15s fnguard-fwd/haproxy %s\n", w[i],
 			    ratio(w[i], "fnguard-fwd", "haproxy")
+		# What no proxy can beat here: the kernel alone (tcpfloor).
+		for (i = 1; i <= n; i++)
+			printf "   %-15s floor/haproxy %s   fnguard-fwd/floor %s   fnguard/floor %s\n",
+			    w[i], ratio(w[i], "floor", "haproxy"),
+			    ratio(w[i], "fnguard-fwd", "floor"),
+			    ratio(w[i], "fnguard", "floor")
 	}' "$results"
 
 echo
