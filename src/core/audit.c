@@ -1092,8 +1092,6 @@ again:
 	memcpy(r->s + r->ip_off, k->ip, il);
 	memcpy(r->s + r->filepath_off, k->filepath, fl);
 	((struct agg_ctx *)AT(a, ctx))->refs++;
-	if (slot->off != 0)
-		a->tombs--;
 	slot->tag = (uint32_t)(k->hash >> 32);
 	slot->off = off;
 	a->live++;

@@ -77,7 +77,6 @@ crypto_open(const char **why)
 	return true;
 }
 
-
 bool
 sign_verify(const uint8_t pubkey[SIGN_PUBKEY_LEN], const uint8_t *msg,
     size_t len, const uint8_t *sig, size_t siglen)

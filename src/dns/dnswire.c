@@ -103,7 +103,6 @@ dnswire_read_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *wire,
 	return read_name(msg, len, off, wire, wire_len, true);
 }
 
-
 /* RFC 4343 2.1: the printable characters that mean something in text,
  * written after a backslash. */
 static const bool text_quoted[128] = {
