@@ -985,17 +985,14 @@ echo "== ratios, each the median of the $rounds rounds' own ratios (the" \
 awk "$stats_awk"'
 	$1 == "bulk" { v["bulk " $2, $3, $NF] = $4; rd[$NF] = 1 }
 	$1 == "http" { v["req/s " $2, $3, $NF] = $4; rd[$NF] = 1 }
-	function ratio(what, x, y,   r, l, q) {
+	function ratio(what, x, y,   r, l) {
 		l = ""
 		for (r in rd)
 			if ((what, y, r) in v && v[what, y, r] > 0 &&
 			    (what, x, r) in v)
 				l = l " " sprintf("%.3f", v[what, x, r] / v[what, y, r])
 		if (l == "") return "-"
-		q = sprintf("%.2fx", med(l))
-		if (split(l, dummy, " ") > 1)
-			q = q sprintf(" (%.2f-%.2f)", lo(l), hi(l))
-		return q
+		return sprintf("%.2fx", med(l)) rng(l)
 	}
 	END {
 		n = split("bulk up|bulk down|req/s close|req/s keepalive", w, "|")

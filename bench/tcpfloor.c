@@ -28,13 +28,6 @@
 #define PIPE_SIZE (1024 * 1024)
 #define MAX_LISTEN 16
 
-struct pair;
-
-struct side {
-	struct pair *p;
-	int i;			/* 0: client, 1: target */
-};
-
 /* Direction d moves fd[d] -> fd[1 - d] through pipe[d]. */
 struct pair {
 	int fd[2];
@@ -43,7 +36,6 @@ struct pair {
 	bool eof[2], shut[2];
 	bool dead;		/* closed; freed after this batch of events */
 	struct pair *next_dead;
-	struct side side[2];
 };
 
 struct listener {
@@ -142,11 +134,10 @@ pump(struct pair *p, int d)
 	}
 }
 
+/* An event on either socket of p: both directions move what they can. */
 static void
-on_side(struct side *s)
+on_pair(struct pair *p)
 {
-	struct pair *p = s->p;
-
 	if (p->dead)
 		return;
 	if (!pump(p, 0) || !pump(p, 1) || (p->shut[0] && p->shut[1]))
@@ -187,13 +178,11 @@ on_accept(struct listener *l)
 		p->fd[0] = c;
 		p->fd[1] = u;
 		for (d = 0; d < 2; d++) {
-			p->side[d].p = p;
-			p->side[d].i = d;
 			ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-			ev.data.ptr = &p->side[d];
+			ev.data.ptr = p;
 			epoll_ctl(ep, EPOLL_CTL_ADD, p->fd[d], &ev);
 		}
-		on_side(&p->side[0]);
+		on_pair(p);
 	}
 }
 
@@ -239,7 +228,6 @@ main(int argc, char **argv)
 			return 1;
 		}
 		ev.events = EPOLLIN;
-		ev.data.ptr = NULL;
 		ev.data.u64 = (uint64_t)i - 2;	/* below any heap pointer */
 		epoll_ctl(ep, EPOLL_CTL_ADD, l->fd, &ev);
 	}
@@ -249,7 +237,7 @@ main(int argc, char **argv)
 			if (evs[i].data.u64 < MAX_LISTEN)
 				on_accept(&ls[evs[i].data.u64]);
 			else
-				on_side(evs[i].data.ptr);
+				on_pair(evs[i].data.ptr);
 		}
 		while (graveyard != NULL) {
 			struct pair *p = graveyard;
