@@ -506,6 +506,48 @@ def c_timewait(port, host, dport):
         print("reset")
 
 
+def c_nodelay(pid, port):
+    """Holds a connection through the proxy to SRV:port and looks at the
+    daemon's (pid) two sockets of it, taken with pidfd_getfd(2): prints
+    TCP_NODELAY of the client's side, then of the upstream side."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    c = socket.create_connection((SRV, int(port)), timeout=5)
+    time.sleep(0.3)
+    me = c.getsockname()[:2]
+    pidfd = libc.syscall(434, int(pid), 0)          # pidfd_open
+    if pidfd < 0:
+        print("pidfd_open: " + os.strerror(ctypes.get_errno()))
+        return
+    found = {}
+    for name in os.listdir("/proc/%s/fd" % pid):
+        try:
+            if not os.readlink("/proc/%s/fd/%s" % (pid, name)).startswith(
+                    "socket:"):
+                continue
+        except OSError:
+            continue
+        fd = libc.syscall(438, pidfd, int(name), 0)  # pidfd_getfd
+        if fd < 0:
+            continue
+        s = socket.socket(fileno=fd)
+        try:
+            peer = s.getpeername()[:2]
+        except OSError:
+            peer = None
+        if peer == me:
+            found["client"] = s.getsockopt(socket.IPPROTO_TCP,
+                                           socket.TCP_NODELAY)
+        elif peer == (SRV, int(port)):
+            found["upstream"] = s.getsockopt(socket.IPPROTO_TCP,
+                                             socket.TCP_NODELAY)
+        s.close()
+    os.close(pidfd)
+    print("%s %s" % (found.get("client", "none"),
+                     found.get("upstream", "none")))
+    c.close()
+
+
 cmd = sys.argv[1]
 if cmd == "serve":
     asyncio.run(serve(sys.argv[2]))
@@ -529,6 +571,8 @@ elif cmd == "flood":
     c_flood(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
 elif cmd == "timewait":
     c_timewait(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+elif cmd == "nodelay":
+    c_nodelay(sys.argv[2], sys.argv[3])
 EOF
 
 pyx() {	# SECONDS ARGS...: the Python helper inside the namespace
@@ -697,6 +741,11 @@ pyx 20 down 1000 u1 "$T/srv" "user space, half-close (server first)"
 tally <<<"$OUT"
 live_r "$RUN_PID" allow
 [ -z "$ERR" ] || show "$ERR"
+# No Nagle delay of the relay's own: TCP_NODELAY on both of its sockets
+# (non-zero: set), read from the daemon's own descriptors.
+pyx 10 nodelay "$DAEMON_R_PID" 7003
+assert_match "relay: TCP_NODELAY on the client's and the upstream socket \
+($OUT)" "$OUT" '^[1-9][0-9]* [1-9][0-9]*$'
 pyx 60 up 104857600 "user space, 100 MB upload"
 tally <<<"$OUT"
 live_r "$RUN_PID" allow
