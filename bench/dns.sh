@@ -9,7 +9,8 @@
 # 4), BENCH_OUTSTANDING (dnsperf -q, 100), BENCH_SERVERS ("fnguard dnsmasq
 # unbound floor"), BENCH_POLICIES ("allow deny"), BENCH_PIN (0),
 # BENCH_ROUNDS (3: every server, policy and test measured that many times,
-# the servers taking turns within each round), BENCH_KEEP=DIR keeps the
+# the servers taking turns within each round, each round starting one
+# server further along the list than the last), BENCH_KEEP=DIR keeps the
 # generated files and dnsperf's output.
 #
 # Upstream: nsd, authoritative for "com" on 127.0.0.53:5300 (the next free
@@ -413,7 +414,8 @@ for round in $(seq "$rounds"); do
 for pol in $policies; do
 	echo "== round $round of $rounds, policy $pol (dnsperf -c $clients -q $outstanding," \
 	    "up to ${seconds}s per test; load $(cut -d' ' -f1-3 /proc/loadavg))"
-	for s in $servers; do
+	# shellcheck disable=SC2086
+	for s in $(rotate $((round - 1)) $servers); do
 		port=$(free_port)
 		t0=$(date +%s%N)
 		start_server "$s" "$pol" "$port"

@@ -36,6 +36,19 @@ stop() {
 	for p in "$@"; do wait "$p" 2>/dev/null || true; done
 }
 
+# rotate K WORD...: the words one per line, starting from the (K mod
+# their number)-th (0: the first). With K the round less one, every word
+# takes its turn at each position, so that no path always runs first
+# (with the fewest TIME_WAIT sockets left behind, say) or last.
+rotate() {
+	local k=$1 i
+	shift
+	local w=("$@")
+	for ((i = 0; i < ${#w[@]}; i++)); do
+		printf '%s\n' "${w[(i + k) % ${#w[@]}]}"
+	done
+}
+
 # stats_awk: awk functions for the summaries over rounds, to put before a
 # program (awk "$stats_awk"'...'): med(list), lo(list), hi(list) of a
 # space-separated list of numbers (the median, the least, the greatest),

@@ -13,7 +13,8 @@
 # BENCH_HAPROXY_THREADS (haproxy nbthread, 1: fnguard is one thread too),
 # BENCH_ROUNDS (3: bulk and http are measured that many times over, every
 # path once per round, so that the paths take turns through whatever else
-# the machine is doing),
+# the machine is doing; each round starts one path further along the list
+# than the last, so that no path always runs first or last),
 # BENCH_PARTS (which measurements, "check bulk http idle"),
 # BENCH_FNGUARD_ARGS (more daemon options, e.g. --no-splice), BENCH_KEEP=DIR
 # keeps the generated files, logs and tool output.
@@ -713,7 +714,8 @@ echo "== bulk: iperf3 -t $seconds, one stream; up = client -> server," \
 for round in $(seq "$rounds"); do
 for dir in up down; do
 	[ "${parts#* bulk }" != "$parts" ] || break
-	for path in direct fnguard fnguard-fwd haproxy haproxy-tp socat floor; do
+	for path in $(rotate $((round - 1)) direct fnguard fnguard-fwd \
+	    haproxy haproxy-tp socat floor); do
 		start_fnguard
 		read -r a port <<<"$(addr_of "$path" 5201)"
 		rev=()
@@ -778,7 +780,8 @@ for round in $(seq "$rounds"); do
 for mode in close keepalive; do
 	[ "${parts#* http }" != "$parts" ] || break
 	# tw: the TIME_WAIT sockets that earlier runs left behind.
-	for path in fnguard fnguard-fwd haproxy haproxy-tp floor direct; do
+	for path in $(rotate $((round - 1)) fnguard fnguard-fwd haproxy \
+	    haproxy-tp floor direct); do
 		start_fnguard
 		read -r a port <<<"$(addr_of "$path" 8080)"
 		hdr=()
