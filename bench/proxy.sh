@@ -15,7 +15,8 @@
 # path once per round, so that the paths take turns through whatever else
 # the machine is doing; each round starts one path further along the list
 # than the last, so that no path always runs first or last),
-# BENCH_PARTS (which measurements, "check bulk http idle"),
+# BENCH_PAIRS (15) and BENCH_PAIR_SECONDS (2): the paired runs, below,
+# BENCH_PARTS (which measurements, "check bulk http pairs idle"),
 # BENCH_FNGUARD_ARGS (more daemon options, e.g. --no-splice), BENCH_KEEP=DIR
 # keeps the generated files, logs and tool output.
 #
@@ -99,6 +100,11 @@
 #            BENCH_ROUNDS rounds, as for bulk.
 #   (After bulk and http: the median of the rounds for each path, and
 #   every ratio as the median of the rounds' own ratios, with its range.)
+#   pairs    wrk as for http, BENCH_PAIR_SECONDS per run, against every
+#            proxy path in turn, back to back, BENCH_PAIRS times per mode,
+#            one fnguard daemon throughout: each ratio is the median of
+#            ratios between runs seconds apart, not minutes, with how often
+#            fnguard was ahead (the machine's drift cancels out).
 #   idle     fnguard and haproxy: VmRSS and open descriptors before and
 #            after BENCH_IDLE idle connections through the proxy to a
 #            server that holds each until its client closes, opened 200 at
@@ -127,7 +133,9 @@ idle_n=${BENCH_IDLE:-2000}
 check_mb=${BENCH_CHECK_MB:-256}
 hap_threads=${BENCH_HAPROXY_THREADS:-1}
 rounds=${BENCH_ROUNDS:-3}
-parts=" ${BENCH_PARTS:-check bulk http idle} "
+pairs_n=${BENCH_PAIRS:-15}
+pair_secs=${BENCH_PAIR_SECONDS:-2}
+parts=" ${BENCH_PARTS:-check bulk http pairs idle} "
 fng_args=${BENCH_FNGUARD_ARGS:-}
 hz=$(getconf CLK_TCK)
 PATH=$PATH:/usr/sbin:/sbin
@@ -821,6 +829,47 @@ for mode in close keepalive; do
 done
 done
 
+# ---- paired runs ----------------------------------------------------------
+# The rounds above are minutes apart, and this machine's speed drifts by a
+# tenth or more over minutes. Here every http path runs for
+# BENCH_PAIR_SECONDS, back to back (in a rotating order, one fnguard daemon
+# throughout), BENCH_PAIRS times: each ratio is taken between runs seconds
+# apart. (Two identical fnguard builds, measured so in an ad-hoc trial,
+# came out 0.99x of each other over eight such pairs.)
+if [ "${parts#* pairs }" != "$parts" ]; then
+	echo "== pairs: wrk -t $wrk_threads -c $wrk_conns -d $pair_secs, every" \
+	    "http path back to back, $pairs_n times per mode (load $(loadavg))"
+	start_fnguard
+	for mode in close keepalive; do
+		hdr=()
+		[ "$mode" = close ] && hdr=(-H "Connection: close")
+		for i in $(seq "$pairs_n"); do
+			line="   $i $mode"
+			for path in $(rotate $((i - 1)) fnguard fnguard-fwd \
+			    haproxy haproxy-tp floor); do
+				read -r a port <<<"$(addr_of "$path" 8080)"
+				out=$work/pair-$mode-$path.txt
+				nsx timeout $((pair_secs + 20)) wrk \
+				    -t "$wrk_threads" -c "$wrk_conns" \
+				    -d "${pair_secs}s" "${hdr[@]}" \
+				    "http://$a:$port/1k.bin" >"$out" 2>&1 || true
+				rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' \
+				    "$out")
+				errs=$(sed -n 's/^ *Socket errors: *//p' "$out")
+				if [ -z "$rps" ] || [ -n "$errs" ]; then
+					echo "   !! wrk ($mode $path, pair $i):" \
+					    "${errs:-no result}" | tee -a "$anomalies"
+					rps=0
+				fi
+				echo "pair $mode $path $rps $i" >>"$results"
+				line="$line  $path $(printf '%.0f' "$rps")"
+			done
+			echo "$line"
+		done
+	done
+	fnguard_after "the paired runs"
+fi
+
 # ---- idle connections ---------------------------------------------------
 held_now() {	# "held total" at the holding server
 	cat "$work/held" 2>/dev/null || echo "0 0"
@@ -973,6 +1022,22 @@ END {
 		    (key in err) ? err[key] : "none"
 	}
 }' "$results"
+awk "$stats_awk"'
+$1 == "pair" {
+	key = $2 " " $3
+	if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+	add(rps, key, $4)
+}
+END {
+	if (n > 0)
+		print "   pairs: wrk req/s, runs of every path back to back (median" \
+		    " of the pairs, and their range)"
+	for (i = 1; i <= n; i++) {
+		key = order[i]; split(key, f, " ")
+		printf "   %-9s %-11s %8.0f req/s (%.0f-%.0f)\n", f[1], f[2],
+		    med(rps[key]), lo(rps[key]), hi(rps[key])
+	}
+}' "$results"
 awk '$1 == "idle" {
 	printf "   idle %-6s %-8s %6d B per idle connection (VmRSS %d -> %d kB, %d connections; descriptors %d -> %d)\n",
 	    $13, $2, $3, $4, $5, $10, $6, $7
@@ -1015,6 +1080,33 @@ awk "$stats_awk"'
 			    w[i], ratio(w[i], "floor", "haproxy"),
 			    ratio(w[i], "fnguard-fwd", "floor"),
 			    ratio(w[i], "fnguard", "floor")
+	}' "$results"
+awk "$stats_awk"'
+	$1 == "pair" { v[$2, $3, $5] = $4; pr[$5] = 1; m[$2] = 1 }
+	# the median of the pairs own ratios, their range, and in how many
+	# pairs x was ahead
+	function pratio(mode, x, y,   r, l, w, k) {
+		l = ""; w = k = 0
+		for (r in pr)
+			if ((mode, y, r) in v && v[mode, y, r] > 0 &&
+			    (mode, x, r) in v) {
+				l = l " " sprintf("%.3f", v[mode, x, r] / v[mode, y, r])
+				k++; if (v[mode, x, r] > v[mode, y, r]) w++
+			}
+		if (l == "") return "-"
+		return sprintf("%.2fx", med(l)) rng(l) " ahead in " w "/" k
+	}
+	END {
+		n = split("close keepalive", w, " ")
+		for (i = 1; i <= n; i++) {
+			if (!(w[i] in m)) continue
+			printf "   pairs %-9s fnguard/haproxy %s   fnguard/haproxy-tp %s\n",
+			    w[i], pratio(w[i], "fnguard", "haproxy"),
+			    pratio(w[i], "fnguard", "haproxy-tp")
+			printf "   pairs %-9s fnguard-fwd/haproxy %s   floor/haproxy %s\n",
+			    w[i], pratio(w[i], "fnguard-fwd", "haproxy"),
+			    pratio(w[i], "floor", "haproxy")
+		}
 	}' "$results"
 
 echo
