@@ -1232,8 +1232,6 @@ START_TEST(test_many_expire_reuse)
 }
 END_TEST
 
-/* Past the cap records still go out, one by one, counted; those
- * remembered aggregate as before; every count adds up. */
 /* Windows that close while their names keep coming, with no tick in
  * between: each lookup finds its expired record, sends its repeats and
  * starts a new one, leaving a tombstone behind; the index is rebuilt as
@@ -1286,6 +1284,8 @@ START_TEST(test_many_windows_roll_lookup)
 }
 END_TEST
 
+/* Past the cap records still go out, one by one, counted; those
+ * remembered aggregate as before; every count adds up. */
 START_TEST(test_cap_reached)
 {
 	struct audit_config cfg = { 100000, 1000, WINDOW };
