@@ -513,6 +513,7 @@ awk "$stats_awk"'
 	  if (!(key in seen)) { seen[key] = 1; order[++n] = key } }
 	END {
 		split("dnsmasq unbound", o, " ")
+		split("fnguard dnsmasq unbound", s3, " ")
 		for (i = 1; i <= n; i++) {
 			k = order[i]
 			rq = rc = ""; delete bqn; delete bcn
@@ -554,7 +555,6 @@ awk "$stats_awk"'
 				if (!((k, "floor", r) in cpu) || cpu[k, "floor", r] <= 0)
 					continue
 				fl = fl " " cpu[k, "floor", r]
-				split("fnguard dnsmasq unbound", s3, " ")
 				for (j = 1; j <= 3; j++)
 					if ((k, s3[j], r) in cpu && cpu[k, s3[j], r] != "-")
 						rl[s3[j]] = rl[s3[j]] " " sprintf("%.3f",

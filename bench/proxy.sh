@@ -51,9 +51,10 @@
 #            default buffer), which connects to 127.0.0.1:5201.
 #   floor    the client connects to 127.0.0.5:1PORT, where bench/tcpfloor.c
 #            (built by the script) forwards to 127.0.0.1:PORT: no proxy,
-#            a reference for what the kernel alone costs a forwarder on
-#            this machine: one thread, epoll, every byte through splice(2)
-#            and a reused pipe, TCP_NODELAY, no checks, no timeouts.
+#            a forwarder with nothing else to do: one thread, epoll, every
+#            byte through splice(2) and a reused pipe, TCP_NODELAY, no
+#            checks, no timeouts (not a bound: haproxy has beaten it with
+#            a new connection per request).
 # The namespace sets net.ipv4.tcp_tw_reuse to 1. On the transparent paths
 # the client and the proxy both connect from 192.0.2.1x to 192.0.2.1x:PORT,
 # one address pair, so they draw their ports from one range of about
@@ -1003,13 +1004,15 @@ END {
 echo "   http: wrk req/s (median of $rounds rounds, and their range)," \
     "latency in ms; the proxy's CPU in % of one core and in CPU" \
     "microseconds per request (medians); errors over all rounds"
+# (and after them, the pairs: req/s only)
 awk "$stats_awk"'
-$1 == "http" {
+$1 == "http" || $1 == "pair" {
 	k = ($3 ~ /^fnguard/) ? 0 : ($3 ~ /^haproxy/) ? 1 : ($3 == "floor") ? 3 : -1
-	key = $2 " " $3
+	key = ($1 == "pair" ? "pairs " : "") $2 " " $3
 	if (!(key in seen)) { seen[key] = 1; order[++n] = key }
-	add(rps, key, $4); add(avg, key, $6); add(p50, key, $7)
-	add(p99, key, $8)
+	add(rps, key, $4)
+	if ($1 == "pair") next
+	add(avg, key, $6); add(p50, key, $7); add(p99, key, $8)
 	if (k >= 0) {
 		add(cpu, key, $(10 + k))
 		if ($5 > 0) add(us, key, $(14 + k) / $5 * 1e6)
@@ -1018,29 +1021,22 @@ $1 == "http" {
 }
 END {
 	for (i = 1; i <= n; i++) {
-		key = order[i]; split(key, f, " ")
+		key = order[i]
+		if (split(key, f, " ") == 3) {
+			if (!said++)
+				print "   pairs: wrk req/s, runs of every path" \
+				    " back to back (median of the pairs, and" \
+				    " their range)"
+			printf "   %-9s %-11s %8.0f req/s (%.0f-%.0f)\n", f[2],
+			    f[3], med(rps[key]), lo(rps[key]), hi(rps[key])
+			continue
+		}
 		printf "   %-9s %-11s %8.0f req/s (%.0f-%.0f)  avg %7.3f  p50 %7.3f  p99 %7.3f  proxy cpu %4s%%  %6s us/req  errors %s\n",
 		    f[1], f[2], med(rps[key]), lo(rps[key]), hi(rps[key]),
 		    med(avg[key]), med(p50[key]), med(p99[key]),
 		    (key in cpu) ? med(cpu[key]) : "-",
 		    (key in us) ? sprintf("%.1f", med(us[key])) : "-",
 		    (key in err) ? err[key] : "none"
-	}
-}' "$results"
-awk "$stats_awk"'
-$1 == "pair" {
-	key = $2 " " $3
-	if (!(key in seen)) { seen[key] = 1; order[++n] = key }
-	add(rps, key, $4)
-}
-END {
-	if (n > 0)
-		print "   pairs: wrk req/s, runs of every path back to back (median" \
-		    " of the pairs, and their range)"
-	for (i = 1; i <= n; i++) {
-		key = order[i]; split(key, f, " ")
-		printf "   %-9s %-11s %8.0f req/s (%.0f-%.0f)\n", f[1], f[2],
-		    med(rps[key]), lo(rps[key]), hi(rps[key])
 	}
 }' "$results"
 awk '$1 == "idle" {
@@ -1058,14 +1054,19 @@ echo "== ratios, each the median of the $rounds rounds' own ratios (the" \
 awk "$stats_awk"'
 	$1 == "bulk" { v["bulk " $2, $3, $NF] = $4; rd[$NF] = 1 }
 	$1 == "http" { v["req/s " $2, $3, $NF] = $4; rd[$NF] = 1 }
-	function ratio(what, x, y,   r, l) {
-		l = ""
+	$1 == "pair" { v["pairs " $2, $3, $5] = $4; rd[$5] = 1; m[$2] = 1 }
+	# x/y: the median of the rounds (or pairs) own ratios, their range;
+	# wins: and in how many x was ahead
+	function ratio(what, x, y, wins,   r, l, w, k) {
+		l = ""; w = k = 0
 		for (r in rd)
 			if ((what, y, r) in v && v[what, y, r] > 0 &&
-			    (what, x, r) in v)
+			    (what, x, r) in v) {
 				l = l " " sprintf("%.3f", v[what, x, r] / v[what, y, r])
+				k++; if (v[what, x, r] > v[what, y, r]) w++
+			}
 		if (l == "") return "-"
-		return sprintf("%.2fx", med(l)) rng(l)
+		return sprintf("%.2fx", med(l)) rng(l) (wins ? " ahead in " w "/" k : "")
 	}
 	END {
 		n = split("bulk up|bulk down|req/s close|req/s keepalive", w, "|")
@@ -1086,32 +1087,15 @@ awk "$stats_awk"'
 			    w[i], ratio(w[i], "floor", "haproxy"),
 			    ratio(w[i], "fnguard-fwd", "floor"),
 			    ratio(w[i], "fnguard", "floor")
-	}' "$results"
-awk "$stats_awk"'
-	$1 == "pair" { v[$2, $3, $5] = $4; pr[$5] = 1; m[$2] = 1 }
-	# the median of the pairs own ratios, their range, and in how many
-	# pairs x was ahead
-	function pratio(mode, x, y,   r, l, w, k) {
-		l = ""; w = k = 0
-		for (r in pr)
-			if ((mode, y, r) in v && v[mode, y, r] > 0 &&
-			    (mode, x, r) in v) {
-				l = l " " sprintf("%.3f", v[mode, x, r] / v[mode, y, r])
-				k++; if (v[mode, x, r] > v[mode, y, r]) w++
-			}
-		if (l == "") return "-"
-		return sprintf("%.2fx", med(l)) rng(l) " ahead in " w "/" k
-	}
-	END {
-		n = split("close keepalive", w, " ")
-		for (i = 1; i <= n; i++) {
+		split("close keepalive", w, " ")
+		for (i = 1; i <= 2; i++) {
 			if (!(w[i] in m)) continue
 			printf "   pairs %-9s fnguard/haproxy %s   fnguard/haproxy-tp %s\n",
-			    w[i], pratio(w[i], "fnguard", "haproxy"),
-			    pratio(w[i], "fnguard", "haproxy-tp")
+			    w[i], ratio("pairs " w[i], "fnguard", "haproxy", 1),
+			    ratio("pairs " w[i], "fnguard", "haproxy-tp", 1)
 			printf "   pairs %-9s fnguard-fwd/haproxy %s   floor/haproxy %s\n",
-			    w[i], pratio(w[i], "fnguard-fwd", "haproxy"),
-			    pratio(w[i], "floor", "haproxy")
+			    w[i], ratio("pairs " w[i], "fnguard-fwd", "haproxy", 1),
+			    ratio("pairs " w[i], "floor", "haproxy", 1)
 		}
 	}' "$results"
 
