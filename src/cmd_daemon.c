@@ -36,7 +36,7 @@ static const char daemon_usage[] =
     "                      [--account A] [--runtime R] [--label KEY:VALUE]...\n"
     "                      [--proxy-listen ADDR:PORT|off]... "
     "[--inbound LISTEN=TARGET]...\n"
-    "                      [--mark N] [-v]\n"
+    "                      [--mark N] [--no-splice] [--no-ack-hold] [-v]\n"
     "Serves DNS (UDP and TCP) enforcing the policy's dns rules: denied\n"
     "names get the denied response at once, allowed ones are forwarded\n"
     "(default upstreams: the nameservers of /etc/resolv.conf) and cached.\n"
@@ -50,6 +50,10 @@ static const char daemon_usage[] =
     "  --mark N                SO_MARK on the proxy's upstream sockets\n"
     "  --no-splice             relay through user space only, never "
     "splice(2)\n"
+    "  --no-ack-hold           send the upstream handshake's last ACK at "
+    "once,\n"
+    "                          not with the client's first bytes (2 ms "
+    "at most)\n"
     "SIGHUP or a change of the policy file reloads it; an invalid policy\n"
     "is refused and the running one stays.\n";
 
@@ -144,6 +148,7 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		{ "inbound", required_argument, NULL, 'i' },
 		{ "mark", required_argument, NULL, 'm' },
 		{ "no-splice", no_argument, NULL, 'S' },
+		{ "no-ack-hold", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,6 +168,7 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		case 'v': o->so.verbose = 1; break;
 		case 'x': add_proxy_listen(o, optarg); break;
 		case 'S': o->pc.splice = false; break;
+		case 'A': o->pc.ack_hold_off = true; break;
 		case 'i': add_inbound(o, optarg); break;
 		case 'm':
 			errno = 0;

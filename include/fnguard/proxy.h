@@ -34,6 +34,10 @@ struct proxy_config {
 	unsigned connect_timeout_ms;	/* default 10000 */
 	unsigned idle_timeout_ms;	/* default 300000 */
 	unsigned peek_timeout_ms;	/* default 1000 */
+	unsigned ack_hold_ms;		/* default 2: how long the upstream
+					 * handshake's last ACK waits for the
+					 * client's first bytes */
+	bool ack_hold_off;		/* never hold it */
 	uint32_t mark;			/* SO_MARK on upstream sockets; 0 none */
 	bool splice;			/* relay with splice(2) (zero copy) */
 };
@@ -43,6 +47,9 @@ struct proxy_stats {
 	uint64_t bytes_up, bytes_down, inbound_accepted, inbound_refused;
 	uint64_t accept_paused;
 	uint64_t spliced;		/* directions moved to splice (bulk) */
+	uint64_t ack_held;		/* connects whose last ACK was held */
+	uint64_t ack_released;		/* ...sent alone: the client was silent */
+	uint64_t first_speakers;	/* servers remembered as speaking first */
 };
 
 struct proxy;

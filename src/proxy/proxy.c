@@ -20,7 +20,17 @@
  * most a pipe's worth is in flight per direction. EOF from one side is
  * passed on with shutdown(SHUT_WR) once what it sent has been written
  * (half-close); the session ends when both directions have ended. One
- * timer per session: the peek, connect and idle timeouts.
+ * timer per session: the ACK hold, the peek, connect and idle timeouts.
+ *
+ * The held ACK (haproxy's tcp-smart-connect, done with TCP_DEFER_ACCEPT on
+ * the connecting socket): the last ACK of the upstream handshake waits for
+ * the client's first bytes and leaves with them, so the server learns of
+ * the connection from one segment that already carries the request: a
+ * segment fewer per connection, and the server is woken once, not twice
+ * (accept, then read). A client that has not spoken within ack_hold_ms may
+ * be waiting for a server that speaks first (SMTP, MySQL): the ACK is sent
+ * then, and the destination is remembered as one that speaks first, so its
+ * next connections are made without the hold.
  */
 #include "config.h"
 
@@ -51,6 +61,7 @@
 #define RELAY_BUDGET (1024 * 1024)	/* bytes per direction per turn */
 #define REGISTRY_SLOTS 1024
 #define REGISTRY_TTL_MS 30000
+#define SPEAKER_SLOTS 256		/* remembered servers that speak first */
 
 #define SPLICE_PIPE (1024 * 1024)	/* pipe buffer per bulk direction */
 
@@ -90,6 +101,10 @@ struct session {
 	struct dir up, down;
 	enum phase phase;
 	bool connecting;		/* upstream not known to be connected */
+	bool ack_held;			/* the handshake's ACK waits for the
+					 * client's first bytes, on a timer */
+	bool spoke;			/* the client has sent a byte or EOF */
+	bool talked;			/* a byte has crossed, either way */
 	bool timer_added;
 	struct event *timer;		/* peek, connect, idle, retry */
 	struct event *kick;		/* the relay's next turn (budget spent) */
@@ -102,6 +117,12 @@ struct session {
 	struct procinfo *proc;		/* looked up when needed, else NULL */
 	bool found;
 	TAILQ_ENTRY(session) entry;
+};
+
+/* A destination whose server spoke before the client did. */
+struct speaker {
+	struct ipaddr ip;
+	int port;			/* 0: the slot is empty */
 };
 
 struct registration {
@@ -129,7 +150,8 @@ struct proxy {
 	struct event *resume;
 	TAILQ_HEAD(sessions, session) sessions;
 	unsigned nsessions;
-	const struct timeval *t_peek, *t_connect;	/* common timeouts */
+	const struct timeval *t_peek, *t_connect, *t_hold; /* common timeouts */
+	struct speaker speakers[SPEAKER_SLOTS];	/* by hash; the last one wins */
 	struct registration registry[REGISTRY_SLOTS];
 	unsigned registered;		/* slots in use (maybe expired) */
 	struct proxy_stats stats;
@@ -186,6 +208,44 @@ same_addr_port(const struct sockaddr_storage *a,
 	sockaddr_to_ipaddr(a, &x, &px);
 	sockaddr_to_ipaddr(b, &y, &py);
 	return px == py && ipaddr_equal(&x, &y);
+}
+
+/* ---- servers that speak first ---- */
+
+static struct speaker *
+speaker_slot(struct proxy *p, const struct sockaddr_storage *dst,
+    struct speaker *key)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	size_t i;
+
+	key->port = 0;
+	sockaddr_to_ipaddr(dst, &key->ip, &key->port);
+	for (i = 0; i < sizeof(key->ip.bytes); i++)
+		h = (h ^ key->ip.bytes[i]) * 16777619u;
+	h = (h ^ (uint32_t)key->port) * 16777619u;
+	return &p->speakers[h % SPEAKER_SLOTS];
+}
+
+static bool
+speaker_known(struct proxy *p, const struct sockaddr_storage *dst)
+{
+	struct speaker key;
+	const struct speaker *sp = speaker_slot(p, dst, &key);
+
+	return sp->port == key.port && ipaddr_equal(&sp->ip, &key.ip);
+}
+
+static void
+speaker_remember(struct proxy *p, const struct sockaddr_storage *dst)
+{
+	struct speaker key;
+	struct speaker *sp = speaker_slot(p, dst, &key);
+
+	if (sp->port != key.port || !ipaddr_equal(&sp->ip, &key.ip)) {
+		*sp = key;
+		p->stats.first_speakers++;
+	}
 }
 
 /* ---- the registry (launcher) ---- */
@@ -544,6 +604,11 @@ dir_pump(struct session *s, struct dir *d)
 			n = recv(d->src->fd, p->scratch, SCRATCH, 0);
 		if (n == 0) {
 			d->eof = true;
+			if (d == &s->up) {
+				/* The FIN carries the held ACK. */
+				s->spoke = true;
+				s->ack_held = false;
+			}
 			continue;
 		}
 		if (n < 0) {
@@ -555,6 +620,17 @@ dir_pump(struct session *s, struct dir *d)
 			}
 			side_failed(s, d->src, "connection error");
 			return false;
+		}
+		if (!s->talked) {
+			/* The session's first bytes: the client's carry the
+			 * held ACK; a server that spoke first is
+			 * remembered. */
+			s->talked = true;
+			if (d == &s->up) {
+				s->spoke = true;
+				s->ack_held = false;
+			} else if (!s->spoke)
+				speaker_remember(p, &s->dst);
 		}
 		if (d->src == &s->u)
 			s->connecting = false;
@@ -673,6 +749,23 @@ upstream_connected(struct session *s)
 	    ti.tcpi_state != TCP_SYN_SENT && ti.tcpi_state != TCP_CLOSE;
 }
 
+/*
+ * The client has not spoken within the hold: the server may be one that
+ * speaks first, and it learns of the connection only from the ACK. Sent
+ * now (TCP_QUICKACK sends an ACK that is due), and a SYN-ACK still to come
+ * is acknowledged at once.
+ */
+static void
+ack_release(struct session *s)
+{
+	int zero = 0, one = 1;
+
+	s->ack_held = false;
+	s->p->stats.ack_released++;
+	setsockopt(s->u.fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &zero, sizeof(zero));
+	setsockopt(s->u.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -696,6 +789,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		connect_upstream(s);
 		return;
 	}
+	if (s->ack_held)
+		ack_release(s);
 	if (s->connecting && upstream_connected(s))
 		s->connecting = false;
 	if (s->connecting) {
@@ -741,6 +836,7 @@ connect_upstream(struct session *s)
 {
 	struct proxy *p = s->p;
 	int fd, one = 1;
+	bool hold;
 
 	fd = socket(s->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
@@ -774,6 +870,16 @@ connect_upstream(struct session *s)
 	if (p->cfg.mark != 0)
 		setsockopt(fd, SOL_SOCKET, SO_MARK, &p->cfg.mark,
 		    sizeof(p->cfg.mark));
+	/* The handshake's last ACK leaves with the client's first bytes
+	 * (see the top of this file): on a connecting socket,
+	 * TCP_DEFER_ACCEPT makes the kernel hold it (tcp_input.c, "Save one
+	 * ACK"), for 200 ms at most; ack_release() ends it sooner. */
+	hold = !p->cfg.ack_hold_off && !speaker_known(p, &s->dst);
+	if (hold) {
+		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one,
+		    sizeof(one));
+		p->stats.ack_held++;
+	}
 	s->connecting = true;
 	if (connect(fd, (struct sockaddr *)&s->dst, s->dst_len) == -1 &&
 	    errno != EINPROGRESS) {
@@ -784,10 +890,14 @@ connect_upstream(struct session *s)
 		session_close(s, "out of memory", true);
 		return;
 	}
-	/* The connect timeout (or the idle one, when shorter); then the
-	 * same timer checks idleness. */
+	/* The hold, when the client has not spoken yet; the connect timeout
+	 * (or the idle one, when shorter); then the same timer checks
+	 * idleness. */
 	s->connect_ms = mono_ms();
-	if (p->cfg.idle_timeout_ms < p->cfg.connect_timeout_ms) {
+	if (hold && !s->spoke) {
+		s->ack_held = true;
+		timer_set(s, p->t_hold);
+	} else if (p->cfg.idle_timeout_ms < p->cfg.connect_timeout_ms) {
 		struct timeval tv = { p->cfg.idle_timeout_ms / 1000,
 		    (p->cfg.idle_timeout_ms % 1000) * 1000 };
 
@@ -844,6 +954,8 @@ peek_try(struct session *s, bool timed_out)
 		s->c.rd = false;
 		if (!timed_out)
 			return;
+		/* Silent for the whole peek: the server speaks first. */
+		speaker_remember(s->p, &s->dst);
 		n = 0;
 	} else if (n == 0) {
 		/* EOF before a byte: nothing more will come. */
@@ -854,6 +966,7 @@ peek_try(struct session *s, bool timed_out)
 		peek_decide(s, NULL);
 		return;
 	}
+	s->spoke = true;
 	st = sniff_any((const uint8_t *)s->p->scratch, (size_t)n, &r);
 	if (st == SNIFF_NEED_MORE && n < SNIFF_MAX_INPUT) {
 		/* Half a hello, then silence: the rest could name anything,
@@ -1191,6 +1304,8 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg,
 		p->cfg.idle_timeout_ms = 300000;
 	if (p->cfg.peek_timeout_ms == 0)
 		p->cfg.peek_timeout_ms = 1000;
+	if (p->cfg.ack_hold_ms == 0)
+		p->cfg.ack_hold_ms = 2;
 	/* Every session's timer starts with one of two durations: libevent
 	 * keeps each as a queue (O(1)) rather than in its heap. */
 	tv.tv_sec = p->cfg.peek_timeout_ms / 1000;
@@ -1199,7 +1314,10 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg,
 	tv.tv_sec = p->cfg.connect_timeout_ms / 1000;
 	tv.tv_usec = (p->cfg.connect_timeout_ms % 1000) * 1000;
 	p->t_connect = event_base_init_common_timeout(base, &tv);
-	if (p->t_peek == NULL || p->t_connect == NULL)
+	tv.tv_sec = p->cfg.ack_hold_ms / 1000;
+	tv.tv_usec = (p->cfg.ack_hold_ms % 1000) * 1000;
+	p->t_hold = event_base_init_common_timeout(base, &tv);
+	if (p->t_peek == NULL || p->t_connect == NULL || p->t_hold == NULL)
 		goto fail;
 	if ((p->resume = evtimer_new(base, resume_cb, p)) == NULL)
 		goto fail;

@@ -5,7 +5,10 @@
  * redirected) is reset and never reaches anyone; a registration is used
  * once. Bulk moves to splice (small messages do not), bytes unchanged
  * either way; an --inbound port follows the policy's listening ports;
- * the idle and connect timeouts end sessions.
+ * the idle and connect timeouts end sessions. The upstream handshake's
+ * last ACK waits for the client's first bytes and arrives with them; a
+ * silent client's is sent after the hold, and its server, which speaks
+ * first, is connected to without a hold the next time.
  */
 #include "config.h"
 
@@ -15,9 +18,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -84,7 +89,8 @@ server_accept_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Timeouts for the next setup (0: the proxy's defaults). */
-static unsigned test_idle_ms, test_connect_ms;
+static unsigned test_idle_ms, test_connect_ms, test_hold_ms;
+static bool test_hold_off;
 
 static void
 setup(struct fixture *f, bool splice)
@@ -113,6 +119,8 @@ setup(struct fixture *f, bool splice)
 	cfg.splice = splice;
 	cfg.idle_timeout_ms = test_idle_ms;
 	cfg.connect_timeout_ms = test_connect_ms;
+	cfg.ack_hold_ms = test_hold_ms;
+	cfg.ack_hold_off = test_hold_off;
 	f->proxy_addr = cfg.listen[0];
 	/* No policy: everything is allowed; the destination still must be
 	 * known. */
@@ -691,6 +699,183 @@ START_TEST(connect_timeout_resets_client)
 }
 END_TEST
 
+static int64_t
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+	    (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Runs the loop in short slices until the proxy has connected upstream
+ * `held` times with the ACK held and released `released` of them. */
+static void
+loop_until_acks(struct fixture *f, uint64_t held, uint64_t released)
+{
+	struct proxy_stats st;
+	int i;
+
+	for (i = 0; i < 400; i++) {
+		proxy_stats(f->proxy, &st);
+		if (st.ack_held == held && st.ack_released == released)
+			return;
+		run_for(f, 5);
+	}
+	ck_abort_msg("after 2 s: %ju connects held, %ju released; expected "
+	    "%ju and %ju", (uintmax_t)st.ack_held,
+	    (uintmax_t)st.ack_released, (uintmax_t)held, (uintmax_t)released);
+}
+
+static bool
+listener_ready(struct fixture *f, int ms)
+{
+	struct pollfd p = { f->server, POLLIN, 0 };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+/*
+ * The client's first bytes carry the ACK: until it speaks, the server has
+ * no connection to accept (its side is still half open); then the one
+ * segment that completes the handshake holds the bytes, so they are there
+ * as soon as it accepts. (The kernel sends a held ACK after 200 ms anyway:
+ * a try in which the check came later than 150 ms proves nothing, and is
+ * made again.)
+ */
+START_TEST(client_bytes_carry_the_held_ack)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	struct proxy_stats st;
+	struct timespec t0;
+	char buf[16];
+	bool quiet = false;
+	int c = -1, try;
+
+	test_hold_ms = 60000;
+	setup(&f, true);
+	test_hold_ms = 0;
+	event_del(f.accept_ev);		/* the test accepts by hand */
+	for (try = 1; try <= 3 && !quiet; try++) {
+		if (c != -1)
+			close(c);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		c = client_connect(&f, &self);
+		ck_assert_int_eq(proxy_register(f.proxy, &self,
+		    &f.server_addr), 0);
+		loop_until_acks(&f, (uint64_t)try, 0);
+		run_for(&f, 20);
+		quiet = !listener_ready(&f, 0);
+		if (!quiet)
+			ck_assert_msg(elapsed_ms(&t0) >= 150, "the server "
+			    "had the connection before the client spoke");
+	}
+	ck_assert_msg(quiet, "three tries too slow to tell");
+	ck_assert_int_eq(write(c, "ping\n", 5), 5);
+	while (!listener_ready(&f, 0))
+		run_for(&f, 5);
+	f.accepted = accept(f.server, NULL, NULL);
+	ck_assert_int_ne(f.accepted, -1);
+	ck_assert_int_eq(recv(f.accepted, buf, sizeof(buf), MSG_DONTWAIT), 5);
+	ck_assert_int_eq(memcmp(buf, "ping\n", 5), 0);
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.ack_released, 0);
+	ck_assert_uint_eq(st.first_speakers, 0);
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
+/*
+ * A client that waits for the server to speak first (SMTP, MySQL): the ACK
+ * goes when the hold ends, not when the kernel would send it (200 ms), and
+ * the server's banner comes through. The next connection to that server
+ * is made without a hold.
+ */
+START_TEST(silent_client_gets_server_that_speaks_first)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	struct proxy_stats st;
+	char buf[16];
+	int c, c2, a2;
+
+	test_hold_ms = 10;
+	setup(&f, true);
+	test_hold_ms = 0;
+	event_del(f.accept_ev);
+	c = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	loop_until_acks(&f, 1, 1);
+	/* Released: the ACK went out in that very call. */
+	ck_assert_msg(listener_ready(&f, 50), "no connection for the server "
+	    "right after the hold ended");
+	f.accepted = accept(f.server, NULL, NULL);
+	ck_assert_int_ne(f.accepted, -1);
+	ck_assert_int_eq(write(f.accepted, "220 hi\r\n", 8), 8);
+	ck_assert(loop_until_readable(&f, c, 2000));
+	ck_assert_int_eq(read(c, buf, sizeof(buf)), 8);
+	ck_assert_int_eq(memcmp(buf, "220 hi\r\n", 8), 0);
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.first_speakers, 1);
+	/* Again: connected at once, no hold. */
+	c2 = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	while (!listener_ready(&f, 0)) {
+		proxy_stats(f.proxy, &st);
+		ck_assert_uint_eq(st.ack_held, 1);
+		ck_assert_uint_le(st.relayed, 2);
+		run_for(&f, 5);
+	}
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.ack_held, 1);
+	ck_assert_uint_eq(st.ack_released, 1);
+	a2 = accept(f.server, NULL, NULL);
+	ck_assert_int_ne(a2, -1);
+	ck_assert_int_eq(write(a2, "220 again\r\n", 11), 11);
+	ck_assert(loop_until_readable(&f, c2, 2000));
+	ck_assert_int_eq(read(c2, buf, sizeof(buf)), 11);
+	close(a2);
+	close(c2);
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
+/* --no-ack-hold: the server has the connection before the client speaks. */
+START_TEST(no_ack_hold_connects_at_once)
+{
+	struct fixture f;
+	struct sockaddr_storage self;
+	struct proxy_stats st;
+	int c, i;
+
+	test_hold_ms = 60000;
+	test_hold_off = true;
+	setup(&f, true);
+	test_hold_ms = 0;
+	test_hold_off = false;
+	event_del(f.accept_ev);
+	c = client_connect(&f, &self);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	for (i = 0; i < 400; i++) {
+		proxy_stats(f.proxy, &st);
+		if (st.relayed == 1)
+			break;
+		run_for(&f, 5);
+	}
+	ck_assert_uint_eq(st.relayed, 1);
+	ck_assert_msg(listener_ready(&f, 50), "no connection for the server "
+	    "50 ms after the proxy connected");
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.ack_held, 0);
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
 static Suite *
 proxy_suite(void)
 {
@@ -709,6 +894,9 @@ proxy_suite(void)
 	tcase_add_test(tc, inbound_port_follows_policy);
 	tcase_add_test(tc, idle_timeout_closes_silent_session);
 	tcase_add_test(tc, connect_timeout_resets_client);
+	tcase_add_test(tc, client_bytes_carry_the_held_ack);
+	tcase_add_test(tc, silent_client_gets_server_that_speaks_first);
+	tcase_add_test(tc, no_ack_hold_connects_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
