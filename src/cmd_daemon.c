@@ -309,6 +309,28 @@ cmd_daemon(int argc, char **argv)
 		    (unsigned long long)rs.dropped,
 		    (unsigned long long)rs.segmented);
 	}
+	if (d.proxy != NULL) {
+		struct proxy_stats ps;
+
+		proxy_stats(d.proxy, &ps);
+		log_info("proxy: %llu connections accepted, %llu relayed, %llu "
+		    "refused (%llu without a destination), %llu upstream "
+		    "failures; %llu bytes up, %llu down, %llu directions "
+		    "spliced; %llu connects with the last ACK held, %llu sent "
+		    "alone (the client was silent), %llu servers remembered "
+		    "as speaking first",
+		    (unsigned long long)ps.accepted,
+		    (unsigned long long)ps.relayed,
+		    (unsigned long long)ps.refused,
+		    (unsigned long long)ps.no_destination,
+		    (unsigned long long)ps.upstream_failed,
+		    (unsigned long long)ps.bytes_up,
+		    (unsigned long long)ps.bytes_down,
+		    (unsigned long long)ps.spliced,
+		    (unsigned long long)ps.ack_held,
+		    (unsigned long long)ps.ack_released,
+		    (unsigned long long)ps.first_speakers);
+	}
 	rc = EXIT_OK;
 done:
 	proxy_free(d.proxy);

@@ -9,7 +9,8 @@
 #   openssl        s_server -www on 192.0.2.10:8443 (self-signed)
 #   px.py serve    192.0.2.10:7001 (hashes what it reads, replies after
 #                  EOF), :7002 (sends N bytes, half-closes, keeps reading),
-#                  :7003-7018 (hold connections), and counting servers on
+#                  :7003-7018 (hold connections), :7025 (speaks first,
+#                  as SMTP does), and counting servers on
 #                  192.0.2.66:8080, 192.0.2.10:9999 and 192.0.2.10:3333 that
 #                  note every connection they accept
 #   fnguard daemon 127.0.0.1:53 (upstream nsd) and the proxy on
@@ -205,6 +206,17 @@ async def serve(d):
             pass
         w.close()
 
+    async def banner(r, w):
+        # Speaks first, as SMTP does, then reads to EOF.
+        try:
+            w.write(b"220 fnguard-test ready\r\n")
+            await w.drain()
+            while await r.read(65536):
+                pass
+        except OSError:
+            pass
+        w.close()
+
     async def hold(r, w):
         held[0] += 1
         atomic_write(os.path.join(d, "hold.count"), "%d\n" % held[0])
@@ -235,7 +247,7 @@ async def serve(d):
         b"Connection: close\r\n\r\ncounted\n"
     pool = b'{"id":1,"result":[[["mining.notify","1"]],"00",4],' \
         b'"error":null}\n'
-    specs = [(SRV, 7001, up), (SRV, 7002, down)]
+    specs = [(SRV, 7001, up), (SRV, 7002, down), (SRV, 7025, banner)]
     specs += [(SRV, port, hold) for port in HOLD_PORTS]
     specs += [("192.0.2.66", 8080, counter("66-8080", http, False)),
               (SRV, 9999, counter("10-9999", http, False)),
@@ -487,6 +499,23 @@ def c_sharedchild(port, host, dport):
     print("%d %s" % (os.getpid(), res))
 
 
+def c_banner():
+    """Twice: connects to the server that speaks first, says nothing
+    until its banner line has come, then quits. Prints the banners."""
+    got = []
+    for _ in range(2):
+        s = socket.create_connection((SRV, 7025), timeout=5)
+        f = s.makefile("rb")
+        try:
+            got.append(f.readline().decode("latin-1").strip())
+        except socket.timeout:
+            got.append("timeout")
+        s.sendall(b"QUIT\r\n")
+        f.close()
+        s.close()
+    print("|".join(got))
+
+
 def c_timewait(port, host, dport):
     """Leaves TIME_WAIT sockets on SRV:port (direct connections to each
     hold port that we close first), then connects from the same address
@@ -569,6 +598,8 @@ elif cmd == "sharedchild":
     c_sharedchild(int(sys.argv[2]), sys.argv[3], sys.argv[4])
 elif cmd == "flood":
     c_flood(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+elif cmd == "banner":
+    c_banner()
 elif cmd == "timewait":
     c_timewait(int(sys.argv[2]), sys.argv[3], sys.argv[4])
 elif cmd == "nodelay":
@@ -791,6 +822,15 @@ ccurl http://s3.amazon.com:8080/
 live_d "$RUN_PID" allow
 assert_eq "curl http://s3.amazon.com:8080/ (through fnguard's resolver) \
 gets the file" "$S3_INDEX" "$OUT"
+
+# A server that speaks first (SMTP-like), under a policy that peeks at
+# the client's first bytes: this client sends none until the banner
+# comes, so the proxy judges it when the peek's second is up (no name on
+# the wire), then connects. (Daemon 4, which does not peek, runs it too.)
+pyx 15 banner
+assert_eq "a server that speaks first: its banner reaches a silent client \
+through the peeking proxy, twice" \
+    "220 fnguard-test ready|220 fnguard-test ready" "$OUT"
 
 # ---- denied IP ----
 
@@ -1136,8 +1176,26 @@ fi
 ccurl http://192.0.2.10:8080/
 assert_eq "after that, a new connection is relayed: curl \
 http://192.0.2.10:8080/ gets the file" "$S3_INDEX" "$OUT"
+# A server that speaks first, with no peek: the proxy connects at once and
+# holds the handshake's last ACK for the client's first bytes; this client
+# sends none until the banner comes, so the ACK goes when the hold (2 ms)
+# ends, and the server is remembered: the second connection is not held.
+pyx 15 banner
+assert_eq "a server that speaks first: its banner reaches a silent client \
+through the proxy's held ACK, twice" \
+    "220 fnguard-test ready|220 fnguard-test ready" "$OUT"
 stop_pid "$DAEMON4_PID" 5
 assert_eq "daemon with 40 descriptors exits 0 on SIGTERM" 0 "$STOP_RC"
+# Its counts: the banner's server is the one that spoke first (the held
+# connections' clients were silent too, but their servers never spoke).
+SUMMARY=$(grep 'fnguard: proxy: .* connections accepted' "$DAEMON4_LOG")
+show "$SUMMARY"
+assert_eq "daemon 4 remembered one server as speaking first" "1" \
+    "$(echo "$SUMMARY" |
+    sed -n 's/.* \([0-9]*\) servers remembered as speaking first$/\1/p')"
+assert_le "daemon 4 sent a held ACK alone at least once (the banner's \
+first connection)" 1 \
+    "$(echo "$SUMMARY" | sed -n 's/.* \([0-9]*\) sent alone .*/\1/p')"
 
 # ==== daemon 5: a reload denies, then allows again, the fronted port ====
 # The function's port (8081), fronted with --inbound, is a listening port
