@@ -50,10 +50,11 @@ static const char daemon_usage[] =
     "  --mark N                SO_MARK on the proxy's upstream sockets\n"
     "  --no-splice             relay through user space only, never "
     "splice(2)\n"
-    "  --no-ack-hold           send the upstream handshake's last ACK at "
-    "once,\n"
-    "                          not with the client's first bytes (2 ms "
-    "at most)\n"
+    "  --no-ack-hold           ACK at once: the upstream handshake's last "
+    "ACK not\n"
+    "                          held for the client's first bytes, nor "
+    "their ACK\n"
+    "                          for the reply (each held 2 ms at most)\n"
     "SIGHUP or a change of the policy file reloads it; an invalid policy\n"
     "is refused and the running one stays.\n";
 
@@ -318,7 +319,8 @@ cmd_daemon(int argc, char **argv)
 		    "failures; %llu bytes up, %llu down, %llu directions "
 		    "spliced; %llu connects with the last ACK held, %llu sent "
 		    "alone (the client was silent), %llu servers remembered "
-		    "as speaking first",
+		    "as speaking first, %llu ACKs of a request sent alone (the "
+		    "reply was slow)",
 		    (unsigned long long)ps.accepted,
 		    (unsigned long long)ps.relayed,
 		    (unsigned long long)ps.refused,
@@ -329,7 +331,8 @@ cmd_daemon(int argc, char **argv)
 		    (unsigned long long)ps.spliced,
 		    (unsigned long long)ps.ack_held,
 		    (unsigned long long)ps.ack_released,
-		    (unsigned long long)ps.first_speakers);
+		    (unsigned long long)ps.first_speakers,
+		    (unsigned long long)ps.request_ack_released);
 	}
 	rc = EXIT_OK;
 done:

@@ -36,8 +36,9 @@ struct proxy_config {
 	unsigned peek_timeout_ms;	/* default 1000 */
 	unsigned ack_hold_ms;		/* default 2: how long the upstream
 					 * handshake's last ACK waits for the
-					 * client's first bytes */
-	bool ack_hold_off;		/* never hold it */
+					 * client's first bytes, and their ACK
+					 * for the reply */
+	bool ack_hold_off;		/* never hold either */
 	uint32_t mark;			/* SO_MARK on upstream sockets; 0 none */
 	bool splice;			/* relay with splice(2) (zero copy) */
 };
@@ -49,6 +50,8 @@ struct proxy_stats {
 	uint64_t spliced;		/* directions moved to splice (bulk) */
 	uint64_t ack_held;		/* connects whose last ACK was held */
 	uint64_t ack_released;		/* ...sent alone: the client was silent */
+	uint64_t request_ack_released;	/* ACKs of a client's first bytes sent
+					 * alone: the reply was slow */
 	uint64_t first_speakers;	/* servers remembered as speaking first */
 };
 

@@ -30,7 +30,11 @@
  * (accept, then read). A client that has not spoken within ack_hold_ms may
  * be waiting for a server that speaks first (SMTP, MySQL): the ACK is sent
  * then, and the destination is remembered as one that speaks first, so its
- * next connections are made without the hold.
+ * next connections are made without the hold. The same on the client's
+ * side (haproxy's tcp-smart-accept): the accepted socket starts in delayed
+ * ACK mode (TCP_QUICKACK 0), so the ACK of the client's first bytes leaves
+ * with the reply; a reply slower than ack_hold_ms gets it sent alone, so a
+ * client whose second write waits for that ACK (Nagle) waits no longer.
  */
 #include "config.h"
 
@@ -103,6 +107,8 @@ struct session {
 	bool connecting;		/* upstream not known to be connected */
 	bool ack_held;			/* the handshake's ACK waits for the
 					 * client's first bytes, on a timer */
+	bool request_ack_held;		/* the ACK of the client's first bytes
+					 * waits for the reply, on a timer */
 	bool spoke;			/* the client has sent a byte or EOF */
 	bool talked;			/* a byte has crossed, either way */
 	bool timer_added;
@@ -392,6 +398,8 @@ session_close(struct session *s, const char *reason, bool reset)
 		listeners_enable(p, true);
 }
 
+static void request_ack_release(struct session *, bool);
+
 static void
 timer_set(struct session *s, const struct timeval *tv)
 {
@@ -621,16 +629,24 @@ dir_pump(struct session *s, struct dir *d)
 			side_failed(s, d->src, "connection error");
 			return false;
 		}
+		if (d == &s->down)
+			s->request_ack_held = false;	/* the reply has it */
 		if (!s->talked) {
 			/* The session's first bytes: the client's carry the
-			 * held ACK; a server that spoke first is
-			 * remembered. */
+			 * held ACK and have theirs held for the reply; a
+			 * server that spoke first is remembered. */
 			s->talked = true;
 			if (d == &s->up) {
 				s->spoke = true;
 				s->ack_held = false;
-			} else if (!s->spoke)
+				if (!p->cfg.ack_hold_off) {
+					s->request_ack_held = true;
+					timer_set(s, p->t_hold);
+				}
+			} else if (!s->spoke) {
 				speaker_remember(p, &s->dst);
+				request_ack_release(s, false);
+			}
 		}
 		if (d->src == &s->u)
 			s->connecting = false;
@@ -766,6 +782,24 @@ ack_release(struct session *s)
 	setsockopt(s->u.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
+/*
+ * The client's side back to quick ACKs: the reply to its first bytes is
+ * slow to come (their ACK is sent now), or the server spoke first (the
+ * client's bytes answer it; nothing of ours follows them at once).
+ */
+static void
+request_ack_release(struct session *s, bool held)
+{
+	int one = 1;
+
+	s->request_ack_held = false;
+	if (held)
+		s->p->stats.request_ack_released++;
+	if (!s->p->cfg.ack_hold_off)
+		setsockopt(s->c.fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+		    sizeof(one));
+}
+
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -791,6 +825,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->ack_held)
 		ack_release(s);
+	if (s->request_ack_held)
+		request_ack_release(s, true);
 	if (s->connecting && upstream_connected(s))
 		s->connecting = false;
 	if (s->connecting) {
@@ -1018,6 +1054,13 @@ session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
 	s->found = false;
 	memcpy(&s->peer, sa, (size_t)salen < sizeof(s->peer) ? (size_t)salen :
 	    sizeof(s->peer));
+	/* The ACK of the client's first bytes is to leave with the reply
+	 * (see the top of this file). */
+	if (!p->cfg.ack_hold_off) {
+		int zero = 0;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+	}
 	s->peer_len = (socklen_t)salen;
 	s->c.s = s->u.s = s;
 	s->c.fd = fd;

@@ -1192,7 +1192,7 @@ SUMMARY=$(grep 'fnguard: proxy: .* connections accepted' "$DAEMON4_LOG")
 show "$SUMMARY"
 assert_eq "daemon 4 remembered one server as speaking first" "1" \
     "$(echo "$SUMMARY" |
-    sed -n 's/.* \([0-9]*\) servers remembered as speaking first$/\1/p')"
+    sed -n 's/.* \([0-9]*\) servers remembered as speaking first,.*/\1/p')"
 assert_le "daemon 4 sent a held ACK alone at least once (the banner's \
 first connection)" 1 \
     "$(echo "$SUMMARY" | sed -n 's/.* \([0-9]*\) sent alone .*/\1/p')"

@@ -8,7 +8,9 @@
  * the idle and connect timeouts end sessions. The upstream handshake's
  * last ACK waits for the client's first bytes and arrives with them; a
  * silent client's is sent after the hold, and its server, which speaks
- * first, is connected to without a hold the next time.
+ * first, is connected to without a hold the next time. The ACK of the
+ * client's first bytes leaves with the reply, or alone when the reply is
+ * slower than the hold.
  */
 #include "config.h"
 
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -844,6 +847,135 @@ START_TEST(silent_client_gets_server_that_speaks_first)
 }
 END_TEST
 
+/* Segments fd has sent that its peer has not acknowledged yet. */
+static unsigned
+unacked(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	return ti.tcpi_unacked;
+}
+
+/* Connects a client through the proxy and, once the proxy has taken the
+ * connection, sends "ping\n" (at *sent); has the server accept and read
+ * it. */
+static int
+ping_relayed(struct fixture *f, struct timespec *sent)
+{
+	struct sockaddr_storage self;
+	struct proxy_stats st;
+	char buf[16];
+	int c = client_connect(f, &self), i;
+
+	ck_assert_int_eq(proxy_register(f->proxy, &self, &f->server_addr), 0);
+	event_del(f->accept_ev);		/* accepted by hand, below */
+	for (i = 0; i < 400; i++) {
+		proxy_stats(f->proxy, &st);
+		if (st.relayed == 1)
+			break;
+		run_for(f, 5);
+	}
+	ck_assert_uint_eq(st.relayed, 1);
+	clock_gettime(CLOCK_MONOTONIC, sent);
+	ck_assert_int_eq(write(c, "ping\n", 5), 5);
+	/* In short slices: the test looks at the ACK within 30 ms. */
+	for (i = 0; i < 1000 && !listener_ready(f, 0); i++)
+		run_for(f, 2);
+	f->accepted = accept(f->server, NULL, NULL);
+	ck_assert_int_ne(f->accepted, -1);
+	for (i = 0; i < 1000; i++) {
+		struct pollfd p = { f->accepted, POLLIN, 0 };
+
+		if (poll(&p, 1, 0) == 1)
+			break;
+		run_for(f, 2);
+	}
+	ck_assert_int_eq(read(f->accepted, buf, sizeof(buf)), 5);
+	return c;
+}
+
+/*
+ * The ACK of the client's first bytes waits for the reply and leaves with
+ * it: until the server answers, the client's request is unacknowledged.
+ * (The kernel sends a delayed ACK after 40 ms or more: a try whose check
+ * came after 30 ms proves nothing, and is made again.)
+ */
+START_TEST(request_ack_leaves_with_the_reply)
+{
+	struct fixture f;
+	struct proxy_stats st;
+	struct timespec t0;
+	char buf[16];
+	bool held = false;
+	int c, try;
+
+	test_hold_ms = 60000;
+	for (try = 1; try <= 3 && !held; try++) {
+		setup(&f, true);
+		c = ping_relayed(&f, &t0);
+		held = unacked(c) == 1;
+		if (!held)
+			ck_assert_msg(elapsed_ms(&t0) >= 30, "the client's "
+			    "bytes were acknowledged before any reply");
+		if (!held) {
+			close(c);
+			teardown(&f);
+		}
+	}
+	test_hold_ms = 0;
+	ck_assert_msg(held, "three tries too slow to tell");
+	ck_assert_int_eq(write(f.accepted, "pong\n", 5), 5);
+	ck_assert(loop_until_readable(&f, c, 2000));
+	ck_assert_int_eq(read(c, buf, sizeof(buf)), 5);
+	ck_assert_uint_eq(unacked(c), 0);
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.request_ack_released, 0);
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
+/*
+ * A reply slower than the hold: the ACK goes alone when the hold ends, so
+ * a client whose next write waits for it (Nagle) is not kept waiting for
+ * the kernel's delayed ACK.
+ */
+START_TEST(slow_reply_gets_request_ack_sent_alone)
+{
+	struct fixture f;
+	struct proxy_stats st;
+	struct timespec t0;
+	bool told = false;
+	int c, i, try;
+
+	/* The kernel's own delayed ACK comes 40 ms or more after the bytes:
+	 * a try that saw the release later than 30 ms proves nothing. */
+	for (try = 1; try <= 3 && !told; try++) {
+		test_hold_ms = 10;
+		setup(&f, true);
+		test_hold_ms = 0;
+		c = ping_relayed(&f, &t0);
+		for (i = 0; i < 400; i++) {
+			proxy_stats(f.proxy, &st);
+			if (st.request_ack_released == 1)
+				break;
+			run_for(&f, 1);
+		}
+		ck_assert_uint_eq(st.request_ack_released, 1);
+		if (elapsed_ms(&t0) < 30) {
+			told = true;
+			/* Sent in that very call. */
+			ck_assert_uint_eq(unacked(c), 0);
+		}
+		close(c);
+		teardown(&f);
+	}
+	ck_assert_msg(told, "three tries too slow to tell");
+}
+END_TEST
+
 /* --no-ack-hold: the server has the connection before the client speaks. */
 START_TEST(no_ack_hold_connects_at_once)
 {
@@ -897,6 +1029,8 @@ proxy_suite(void)
 	tcase_add_test(tc, client_bytes_carry_the_held_ack);
 	tcase_add_test(tc, silent_client_gets_server_that_speaks_first);
 	tcase_add_test(tc, no_ack_hold_connects_at_once);
+	tcase_add_test(tc, request_ack_leaves_with_the_reply);
+	tcase_add_test(tc, slow_reply_gets_request_ack_sent_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }
