@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -712,23 +713,38 @@ elapsed_ms(const struct timespec *since)
 	    (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-/* Runs the loop in short slices until the proxy has connected upstream
- * `held` times with the ACK held and released `released` of them. */
+/* Runs the loop in slices of 1 ms until the proxy's count at offset off
+ * in struct proxy_stats is want (at most 2 s). */
+#define loop_until_count(f, field, want) \
+	loop_until_count_at((f), offsetof(struct proxy_stats, field), \
+	    #field, (want))
+
+static void
+loop_until_count_at(struct fixture *f, size_t off, const char *name,
+    uint64_t want)
+{
+	struct proxy_stats st;
+	uint64_t got;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		proxy_stats(f->proxy, &st);
+		memcpy(&got, (const char *)&st + off, sizeof(got));
+		if (got == want)
+			return;
+		run_for(f, 1);
+	}
+	ck_abort_msg("after 2 s, %s is %ju, not %ju", name, (uintmax_t)got,
+	    (uintmax_t)want);
+}
+
+/* Until the proxy has connected upstream `held` times with the ACK held
+ * and released `released` of them. */
 static void
 loop_until_acks(struct fixture *f, uint64_t held, uint64_t released)
 {
-	struct proxy_stats st;
-	int i;
-
-	for (i = 0; i < 400; i++) {
-		proxy_stats(f->proxy, &st);
-		if (st.ack_held == held && st.ack_released == released)
-			return;
-		run_for(f, 5);
-	}
-	ck_abort_msg("after 2 s: %ju connects held, %ju released; expected "
-	    "%ju and %ju", (uintmax_t)st.ack_held,
-	    (uintmax_t)st.ack_released, (uintmax_t)held, (uintmax_t)released);
+	loop_until_count(f, ack_held, held);
+	loop_until_count(f, ack_released, released);
 }
 
 static bool
@@ -865,19 +881,12 @@ static int
 ping_relayed(struct fixture *f, struct timespec *sent)
 {
 	struct sockaddr_storage self;
-	struct proxy_stats st;
 	char buf[16];
 	int c = client_connect(f, &self), i;
 
 	ck_assert_int_eq(proxy_register(f->proxy, &self, &f->server_addr), 0);
 	event_del(f->accept_ev);		/* accepted by hand, below */
-	for (i = 0; i < 400; i++) {
-		proxy_stats(f->proxy, &st);
-		if (st.relayed == 1)
-			break;
-		run_for(f, 5);
-	}
-	ck_assert_uint_eq(st.relayed, 1);
+	loop_until_count(f, relayed, 1);
 	clock_gettime(CLOCK_MONOTONIC, sent);
 	ck_assert_int_eq(write(c, "ping\n", 5), 5);
 	/* In short slices: the test looks at the ACK within 30 ms. */
@@ -945,10 +954,9 @@ END_TEST
 START_TEST(slow_reply_gets_request_ack_sent_alone)
 {
 	struct fixture f;
-	struct proxy_stats st;
 	struct timespec t0;
 	bool told = false;
-	int c, i, try;
+	int c, try;
 
 	/* The kernel's own delayed ACK comes 40 ms or more after the bytes:
 	 * a try that saw the release later than 30 ms proves nothing. */
@@ -957,13 +965,7 @@ START_TEST(slow_reply_gets_request_ack_sent_alone)
 		setup(&f, true);
 		test_hold_ms = 0;
 		c = ping_relayed(&f, &t0);
-		for (i = 0; i < 400; i++) {
-			proxy_stats(f.proxy, &st);
-			if (st.request_ack_released == 1)
-				break;
-			run_for(&f, 1);
-		}
-		ck_assert_uint_eq(st.request_ack_released, 1);
+		loop_until_count(&f, request_ack_released, 1);
 		if (elapsed_ms(&t0) < 30) {
 			told = true;
 			/* Sent in that very call. */
@@ -982,7 +984,7 @@ START_TEST(no_ack_hold_connects_at_once)
 	struct fixture f;
 	struct sockaddr_storage self;
 	struct proxy_stats st;
-	int c, i;
+	int c;
 
 	test_hold_ms = 60000;
 	test_hold_off = true;
@@ -992,13 +994,7 @@ START_TEST(no_ack_hold_connects_at_once)
 	event_del(f.accept_ev);
 	c = client_connect(&f, &self);
 	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
-	for (i = 0; i < 400; i++) {
-		proxy_stats(f.proxy, &st);
-		if (st.relayed == 1)
-			break;
-		run_for(&f, 5);
-	}
-	ck_assert_uint_eq(st.relayed, 1);
+	loop_until_count(&f, relayed, 1);
 	ck_assert_msg(listener_ready(&f, 50), "no connection for the server "
 	    "50 ms after the proxy connected");
 	proxy_stats(f.proxy, &st);
