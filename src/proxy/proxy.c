@@ -109,6 +109,8 @@ struct session {
 					 * client's first bytes, on a timer */
 	bool request_ack_held;		/* the ACK of the client's first bytes
 					 * waits for the reply, on a timer */
+	bool delayed_acks;		/* the client's side was put in delayed
+					 * ACK mode (TCP_QUICKACK 0) */
 	bool spoke;			/* the client has sent a byte or EOF */
 	bool talked;			/* a byte has crossed, either way */
 	bool timer_added;
@@ -639,13 +641,14 @@ dir_pump(struct session *s, struct dir *d)
 			if (d == &s->up) {
 				s->spoke = true;
 				s->ack_held = false;
-				if (!p->cfg.ack_hold_off) {
+				if (s->delayed_acks) {
 					s->request_ack_held = true;
 					timer_set(s, p->t_hold);
 				}
 			} else if (!s->spoke) {
 				speaker_remember(p, &s->dst);
-				request_ack_release(s, false);
+				if (s->delayed_acks)
+					request_ack_release(s, false);
 			}
 		}
 		if (d->src == &s->u)
@@ -784,8 +787,10 @@ ack_release(struct session *s)
 
 /*
  * The client's side back to quick ACKs: the reply to its first bytes is
- * slow to come (their ACK is sent now), or the server spoke first (the
- * client's bytes answer it; nothing of ours follows them at once).
+ * slow to come (their ACK is sent now: the relay has read them, and the
+ * kernel sends a due ACK only when nothing is left to read), or the server
+ * spoke first (the client's bytes answer it; nothing of ours follows them
+ * at once).
  */
 static void
 request_ack_release(struct session *s, bool held)
@@ -793,11 +798,10 @@ request_ack_release(struct session *s, bool held)
 	int one = 1;
 
 	s->request_ack_held = false;
+	s->delayed_acks = false;
 	if (held)
 		s->p->stats.request_ack_released++;
-	if (!s->p->cfg.ack_hold_off)
-		setsockopt(s->c.fd, IPPROTO_TCP, TCP_QUICKACK, &one,
-		    sizeof(one));
+	setsockopt(s->c.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
 static void
@@ -911,6 +915,18 @@ connect_upstream(struct session *s)
 	 * TCP_DEFER_ACCEPT makes the kernel hold it (tcp_input.c, "Save one
 	 * ACK"), for 200 ms at most; ack_release() ends it sooner. */
 	hold = !p->cfg.ack_hold_off && !speaker_known(p, &s->dst);
+	/* The ACK of the client's first bytes is to leave with the reply
+	 * (see the top of this file). Not after a peek that saw bytes: they
+	 * were acknowledged as they came, as they must be while the peek
+	 * waits for the rest of a hello (an ACK is not forced out while
+	 * bytes wait unread, and a client's next segment may wait for it). */
+	if (!p->cfg.ack_hold_off && !s->spoke && !s->delayed_acks) {
+		int zero = 0;
+
+		setsockopt(s->c.fd, IPPROTO_TCP, TCP_QUICKACK, &zero,
+		    sizeof(zero));
+		s->delayed_acks = true;
+	}
 	if (hold) {
 		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one,
 		    sizeof(one));
@@ -1054,13 +1070,7 @@ session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
 	s->found = false;
 	memcpy(&s->peer, sa, (size_t)salen < sizeof(s->peer) ? (size_t)salen :
 	    sizeof(s->peer));
-	/* The ACK of the client's first bytes is to leave with the reply
-	 * (see the top of this file). */
-	if (!p->cfg.ack_hold_off) {
-		int zero = 0;
 
-		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
-	}
 	s->peer_len = (socklen_t)salen;
 	s->c.s = s->u.s = s;
 	s->c.fd = fd;

@@ -516,6 +516,41 @@ def c_banner():
     print("|".join(got))
 
 
+def c_splithello(name):
+    """A TLS ClientHello naming name, sent to SRV:8443 in two writes
+    0.2 s apart (so in two segments; Nagle on, as sockets start): prints
+    'handshake' when a TLS handshake record comes back, else how the
+    connection ended."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname=name)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    s = socket.create_connection((SRV, 8443), timeout=5)
+    try:
+        s.sendall(hello[:40])
+        time.sleep(0.2)
+        s.sendall(hello[40:])
+        first = s.recv(5)
+    except ConnectionResetError:
+        print("reset")
+        return
+    except socket.timeout:
+        print("timeout")
+        return
+    if first[:1] == b"\x16":
+        print("handshake")
+    else:
+        print(outcome(s) if first else "eof 0")
+    s.close()
+
+
 def c_timewait(port, host, dport):
     """Leaves TIME_WAIT sockets on SRV:port (direct connections to each
     hold port that we close first), then connects from the same address
@@ -598,6 +633,8 @@ elif cmd == "sharedchild":
     c_sharedchild(int(sys.argv[2]), sys.argv[3], sys.argv[4])
 elif cmd == "flood":
     c_flood(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+elif cmd == "splithello":
+    c_splithello(sys.argv[2])
 elif cmd == "banner":
     c_banner()
 elif cmd == "timewait":
@@ -901,6 +938,17 @@ ccurl -k https://s3.amazon.com:8443/
 live_d "$RUN_PID" allow
 assert_contains "curl -k https://s3.amazon.com:8443/ gets s_server's page" \
     "$OUT" "s_server"
+
+# A ClientHello in two segments (40 bytes, then the rest 0.2 s later): the
+# peek waits for the whole hello and judges its name.
+pyx 15 splithello www.yahoo.com
+live_d "$RUN_PID" prevent
+assert_match "a ClientHello for www.yahoo.com split across two segments \
+is refused ($OUT)" "$OUT" '^(reset|eof 0)$'
+pyx 15 splithello s3.amazon.com
+live_d "$RUN_PID" allow
+assert_eq "a ClientHello for s3.amazon.com split across two segments gets \
+the server's handshake" "handshake" "$OUT"
 
 # ---- names on the wire: HTTP Host ----
 
