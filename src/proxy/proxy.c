@@ -31,10 +31,12 @@
  * be waiting for a server that speaks first (SMTP, MySQL): the ACK is sent
  * then, and the destination is remembered as one that speaks first, so its
  * next connections are made without the hold. The same on the client's
- * side (haproxy's tcp-smart-accept): the accepted socket starts in delayed
- * ACK mode (TCP_QUICKACK 0), so the ACK of the client's first bytes leaves
- * with the reply; a reply slower than ack_hold_ms gets it sent alone, so a
- * client whose second write waits for that ACK (Nagle) waits no longer.
+ * side (haproxy's tcp-smart-accept): when the proxy connects upstream
+ * before the client has spoken, the client's socket goes into delayed ACK
+ * mode (TCP_QUICKACK 0), so the ACK of its first bytes leaves with the
+ * reply; a reply slower than ack_hold_ms gets it sent alone, so a client
+ * whose second write waits for that ACK (Nagle) waits a few ms, not the
+ * kernel's 40.
  */
 #include "config.h"
 
