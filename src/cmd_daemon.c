@@ -54,7 +54,7 @@ static const char daemon_usage[] =
     "ACK not\n"
     "                          held for the client's first bytes, nor "
     "their ACK\n"
-    "                          for the reply (each held 2 ms at most)\n"
+    "                          for the reply (each held for about 2 ms)\n"
     "SIGHUP or a change of the policy file reloads it; an invalid policy\n"
     "is refused and the running one stays.\n";
 

@@ -1072,7 +1072,6 @@ session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
 	s->found = false;
 	memcpy(&s->peer, sa, (size_t)salen < sizeof(s->peer) ? (size_t)salen :
 	    sizeof(s->peer));
-
 	s->peer_len = (socklen_t)salen;
 	s->c.s = s->u.s = s;
 	s->c.fd = fd;
