@@ -149,7 +149,7 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		{ "inbound", required_argument, NULL, 'i' },
 		{ "mark", required_argument, NULL, 'm' },
 		{ "no-splice", no_argument, NULL, 'S' },
-		{ "no-ack-hold", no_argument, NULL, 'A' },
+		{ "no-ack-hold", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -169,7 +169,7 @@ parse_daemon_opts(int argc, char **argv, struct daemon_opts *o)
 		case 'v': o->so.verbose = 1; break;
 		case 'x': add_proxy_listen(o, optarg); break;
 		case 'S': o->pc.splice = false; break;
-		case 'A': o->pc.ack_hold_off = true; break;
+		case 'H': o->pc.ack_hold_off = true; break;
 		case 'i': add_inbound(o, optarg); break;
 		case 'm':
 			errno = 0;

@@ -18,8 +18,8 @@
 #                  connections are not redirected back to it
 #
 # Five daemons run one after the other: the deny lists with
-# requireResolved (user-space relay, --no-splice), the deny lists alone
-# (splice relay; the 2,000 idle connections come last, as their TIME_WAIT
+# requireResolved (user-space relay, --no-splice, --no-ack-hold), the deny
+# lists alone (splice relay; the 2,000 idle connections come last, as their TIME_WAIT
 # sockets linger), an inbound-only one fronting 127.0.0.1:8081, one with
 # 40 descriptors (accept pauses, not spins, when they run out) and one
 # whose policy reloads deny, then allow again, the port it fronts. The
@@ -759,7 +759,7 @@ RECORD_R=$T/record-resolved.jsonl
 LOG_R=$T/daemon-resolved.log
 if start_daemon DAEMON_R_PID "$LOG_R" --policy "$POLICY2" \
     --dns-listen 127.0.0.1:53 --upstream 127.0.0.53:5300 \
-    --proxy-listen 127.0.0.1:15001 --mark 1 --no-splice \
+    --proxy-listen 127.0.0.1:15001 --mark 1 --no-splice --no-ack-hold \
     --audit "$AUDIT_R" --record "$RECORD_R" &&
     wait_port 5 tcp 127.0.0.1 15001 && wait_port 5 udp 127.0.0.1 53; then
 	ok "daemon (requireResolved, --no-splice): resolver on 127.0.0.1:53, \
@@ -829,6 +829,11 @@ assert_lt "user-space relay: daemon RSS under 64 MB after 200 MB relayed \
 check "daemon (requireResolved) still running" alive "$DAEMON_R_PID"
 stop_pid "$DAEMON_R_PID" 5
 assert_eq "daemon (requireResolved) exits 0 on SIGTERM" 0 "$STOP_RC"
+# --no-ack-hold: every connection above was relayed without a held ACK.
+SUMMARY=$(grep 'fnguard: proxy: .* connections accepted' "$LOG_R")
+assert_match "daemon (requireResolved, --no-ack-hold) relayed connections \
+and held no ACK ($SUMMARY)" "$SUMMARY" \
+    ' [1-9][0-9]* relayed, .* 0 connects with the last ACK held, 0 sent alone'
 
 # ==== daemon 2: the deny lists, relayed with splice ====
 
