@@ -822,8 +822,8 @@ for mode in close keepalive; do
 		printf '   %s %-9s %-11s %8.0f req/s  latency avg %7s p50 %7s p99 %7s max %8s ms;  cpu%%: fnguard %3s haproxy %3s floor %3s;  socket errors %s, non-2xx %s; TIME_WAIT before %s\n' \
 		    "$round" "$mode" "$path" "$rps" "$avg" "$p50" "$p99" "$maxl" "$cf" \
 		    "$ch" "$cl" "${errs:-none}" "${non2xx:-0}" "$tw0"
-		[ -z "$errs" ] || [ "$path" != fnguard ] ||
-		    echo "wrk $mode fnguard: socket errors $errs" >>"$anomalies"
+		[ -z "$errs" ] || [ "${path#fnguard}" = "$path" ] ||
+		    echo "wrk $mode $path: socket errors $errs" >>"$anomalies"
 		[ "${path#fnguard}" = "$path" ] ||
 		    fnguard_after "wrk $mode ($path)"
 	done
