@@ -31,12 +31,13 @@
  * be waiting for a server that speaks first (SMTP, MySQL): the ACK is sent
  * then, and the destination is remembered as one that speaks first, so its
  * next connections are made without the hold. The same on the client's
- * side (haproxy's tcp-smart-accept): when the proxy connects upstream
- * before the client has spoken, the client's socket goes into delayed ACK
- * mode (TCP_QUICKACK 0), so the ACK of its first bytes leaves with the
- * reply; a reply slower than ack_hold_ms gets it sent alone, so a client
- * whose second write waits for that ACK (Nagle) waits a few ms, not the
- * kernel's 40.
+ * side (haproxy's tcp-smart-accept): the client's socket is in delayed ACK
+ * mode from the start (TCP_QUICKACK 0 on the listener, which the sockets
+ * it accepts inherit: a request that came before the accept is held too),
+ * so the ACK of the client's first bytes leaves with the reply; a reply
+ * slower than ack_hold_ms gets it sent alone, so a client whose second
+ * write waits for that ACK (Nagle) waits a few ms, not the kernel's 40.
+ * Not while the proxy peeks (see connect_upstream).
  */
 #include "config.h"
 
@@ -148,6 +149,8 @@ struct listener {
 	size_t index;			/* into cfg.inbound when inbound */
 	struct sockaddr_storage addr;	/* bound address */
 	bool specific;			/* not a wildcard: getsockname not needed */
+	bool delayed_acks;		/* in delayed ACK mode, and so are the
+					 * sockets it accepts */
 };
 
 struct proxy {
@@ -918,10 +921,12 @@ connect_upstream(struct session *s)
 	 * ACK"), for 200 ms at most; ack_release() ends it sooner. */
 	hold = !p->cfg.ack_hold_off && !speaker_known(p, &s->dst);
 	/* The ACK of the client's first bytes is to leave with the reply
-	 * (see the top of this file). Not after a peek that saw bytes: they
-	 * were acknowledged as they came, as they must be while the peek
-	 * waits for the rest of a hello (an ACK is not forced out while
-	 * bytes wait unread, and a client's next segment may wait for it). */
+	 * (see the top of this file); the accepted socket is in delayed ACK
+	 * mode already, unless a peek took it out. Not after a peek that saw
+	 * bytes: they were acknowledged as they came, as they must be while
+	 * the peek waits for the rest of a hello (an ACK is not forced out
+	 * while bytes wait unread, and a client's next segment may wait for
+	 * it). */
 	if (!p->cfg.ack_hold_off && !s->spoke && !s->delayed_acks) {
 		int zero = 0;
 
@@ -1035,6 +1040,10 @@ peek_try(struct session *s, bool timed_out)
 static void
 start_peek(struct session *s)
 {
+	/* The peek must see a hello's parts as they come: each is
+	 * acknowledged at once (see connect_upstream). */
+	if (s->delayed_acks)
+		request_ack_release(s, false);
 	s->phase = PHASE_PEEK;
 	if (!side_add(s, &s->c)) {
 		session_close(s, "out of memory", true);
@@ -1048,8 +1057,8 @@ start_peek(struct session *s)
 /* ---- accept ---- */
 
 static struct session *
-session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, bool inbound)
+session_new(struct proxy *p, const struct listener *li, evutil_socket_t fd,
+    struct sockaddr *sa, int salen)
 {
 	/* The session and its four libevent events, in one allocation
 	 * (fnguard's struct event hides libevent's from this file). */
@@ -1066,8 +1075,9 @@ session_new(struct proxy *p, evutil_socket_t fd, struct sockaddr *sa,
 	/* Only what is not set below: no memset of the whole session. */
 	memset(s, 0, offsetof(struct session, peer));
 	s->p = p;
-	s->inbound = inbound;
-	s->inbound_index = 0;
+	s->inbound = li->inbound;
+	s->inbound_index = li->index;
+	s->delayed_acks = li->delayed_acks;
 	s->proc = NULL;
 	s->found = false;
 	memcpy(&s->peer, sa, (size_t)salen < sizeof(s->peer) ? (size_t)salen :
@@ -1105,7 +1115,7 @@ outbound_accept(struct proxy *p, struct listener *li, evutil_socket_t fd,
 	struct event ev;
 	struct verdict v;
 
-	if ((s = session_new(p, fd, sa, salen, false)) == NULL)
+	if ((s = session_new(p, li, fd, sa, salen)) == NULL)
 		return;
 	/* The destination is known before a byte is relayed, or the
 	 * connection is refused: never relayed blindly. A connection made
@@ -1142,17 +1152,16 @@ none:
 }
 
 static void
-inbound_accept(struct proxy *p, size_t index, evutil_socket_t fd,
+inbound_accept(struct proxy *p, struct listener *li, evutil_socket_t fd,
     struct sockaddr *sa, int salen)
 {
 	struct session *s;
 
-	if ((s = session_new(p, fd, sa, salen, true)) == NULL)
+	if ((s = session_new(p, li, fd, sa, salen)) == NULL)
 		return;
 	p->stats.inbound_accepted++;
-	s->inbound_index = index;
-	s->dst = p->cfg.inbound[index].target;
-	s->dst_len = p->cfg.inbound[index].target_len;
+	s->dst = p->cfg.inbound[li->index].target;
+	s->dst_len = p->cfg.inbound[li->index].target_len;
 	if (!session_judge(s, NULL, false, NULL, NULL)) {
 		p->stats.inbound_refused++;
 		refuse(s, "inbound source refused by policy");
@@ -1171,7 +1180,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)l;
 	p->stats.accepted++;
 	if (li->inbound)
-		inbound_accept(p, li->index, fd, sa, salen);
+		inbound_accept(p, li, fd, sa, salen);
 	else
 		outbound_accept(p, li, fd, sa, salen);
 }
@@ -1246,7 +1255,7 @@ listener_open(struct listener *li, const struct sockaddr_storage *sa,
     socklen_t len)
 {
 	struct proxy *p = li->p;
-	int one = 1;
+	int one = 1, zero = 0;
 
 	li->l = evconnlistener_new_bind(p->base, accept_cb, li,
 	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
@@ -1257,6 +1266,12 @@ listener_open(struct listener *li, const struct sockaddr_storage *sa,
 	/* The sockets it accepts inherit it: see connect_upstream. */
 	setsockopt(evconnlistener_get_fd(li->l), IPPROTO_TCP, TCP_NODELAY,
 	    &one, sizeof(one));
+	/* And delayed ACK mode (the kernel copies it to the accepted
+	 * socket): the ACK of a request sent before the accept waits for
+	 * the reply too (see the top of this file). */
+	li->delayed_acks = !p->cfg.ack_hold_off &&
+	    setsockopt(evconnlistener_get_fd(li->l), IPPROTO_TCP, TCP_QUICKACK,
+	    &zero, sizeof(zero)) == 0;
 	li->addr = *sa;
 	li->specific = !is_wildcard(sa) && (sa->ss_family == AF_INET ?
 	    ((const struct sockaddr_in *)(const void *)sa)->sin_port :
@@ -1274,6 +1289,7 @@ add_listener(struct proxy *p, bool inbound, size_t index)
 	li->inbound = inbound;
 	li->index = index;
 	li->l = NULL;
+	li->delayed_acks = false;
 	return li;
 }
 
