@@ -112,8 +112,9 @@ struct session {
 					 * client's first bytes, on a timer */
 	bool request_ack_held;		/* the ACK of the client's first bytes
 					 * waits for the reply, on a timer */
-	bool delayed_acks;		/* the client's side was put in delayed
-					 * ACK mode (TCP_QUICKACK 0) */
+	bool delayed_acks;		/* the client's side is in delayed ACK
+					 * mode (TCP_QUICKACK 0), from the
+					 * listener or put in it */
 	bool spoke;			/* the client has sent a byte or EOF */
 	bool talked;			/* a byte has crossed, either way */
 	bool timer_added;
