@@ -37,7 +37,7 @@
  * so the ACK of the client's first bytes leaves with the reply; a reply
  * slower than ack_hold_ms gets it sent alone, so a client whose second
  * write waits for that ACK (Nagle) waits a few ms, not the kernel's 40.
- * Not while the proxy peeks (see connect_upstream).
+ * Not when the proxy peeks (see start_peek).
  */
 #include "config.h"
 
@@ -113,8 +113,8 @@ struct session {
 	bool request_ack_held;		/* the ACK of the client's first bytes
 					 * waits for the reply, on a timer */
 	bool delayed_acks;		/* the client's side is in delayed ACK
-					 * mode (TCP_QUICKACK 0), from the
-					 * listener or put in it */
+					 * mode (TCP_QUICKACK 0), the
+					 * listener's */
 	bool spoke;			/* the client has sent a byte or EOF */
 	bool talked;			/* a byte has crossed, either way */
 	bool timer_added;
@@ -406,7 +406,7 @@ session_close(struct session *s, const char *reason, bool reset)
 		listeners_enable(p, true);
 }
 
-static void request_ack_release(struct session *, bool);
+static void request_ack_release(struct session *);
 
 static void
 timer_set(struct session *s, const struct timeval *tv)
@@ -654,7 +654,7 @@ dir_pump(struct session *s, struct dir *d)
 			} else if (!s->spoke) {
 				speaker_remember(p, &s->dst);
 				if (s->delayed_acks)
-					request_ack_release(s, false);
+					request_ack_release(s);
 			}
 		}
 		if (d->src == &s->u)
@@ -794,19 +794,17 @@ ack_release(struct session *s)
 /*
  * The client's side back to quick ACKs: the reply to its first bytes is
  * slow to come (their ACK is sent now: the relay has read them, and the
- * kernel sends a due ACK only when nothing is left to read), or the server
+ * kernel sends a due ACK only when nothing is left to read), the server
  * spoke first (the client's bytes answer it; nothing of ours follows them
- * at once).
+ * at once), or the proxy peeks.
  */
 static void
-request_ack_release(struct session *s, bool held)
+request_ack_release(struct session *s)
 {
 	int one = 1;
 
 	s->request_ack_held = false;
 	s->delayed_acks = false;
-	if (held)
-		s->p->stats.request_ack_released++;
 	setsockopt(s->c.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
@@ -835,8 +833,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->ack_held)
 		ack_release(s);
-	if (s->request_ack_held)
-		request_ack_release(s, true);
+	if (s->request_ack_held) {
+		s->p->stats.request_ack_released++;
+		request_ack_release(s);
+	}
 	if (s->connecting && upstream_connected(s))
 		s->connecting = false;
 	if (s->connecting) {
@@ -921,20 +921,6 @@ connect_upstream(struct session *s)
 	 * TCP_DEFER_ACCEPT makes the kernel hold it (tcp_input.c, "Save one
 	 * ACK"), for 200 ms at most; ack_release() ends it sooner. */
 	hold = !p->cfg.ack_hold_off && !speaker_known(p, &s->dst);
-	/* The ACK of the client's first bytes is to leave with the reply
-	 * (see the top of this file); the accepted socket is in delayed ACK
-	 * mode already, unless a peek took it out. Not after a peek that saw
-	 * bytes: they were acknowledged as they came, as they must be while
-	 * the peek waits for the rest of a hello (an ACK is not forced out
-	 * while bytes wait unread, and a client's next segment may wait for
-	 * it). */
-	if (!p->cfg.ack_hold_off && !s->spoke && !s->delayed_acks) {
-		int zero = 0;
-
-		setsockopt(s->c.fd, IPPROTO_TCP, TCP_QUICKACK, &zero,
-		    sizeof(zero));
-		s->delayed_acks = true;
-	}
 	if (hold) {
 		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one,
 		    sizeof(one));
@@ -1042,9 +1028,12 @@ static void
 start_peek(struct session *s)
 {
 	/* The peek must see a hello's parts as they come: each is
-	 * acknowledged at once (see connect_upstream). */
+	 * acknowledged at once (an ACK is not forced out while bytes wait
+	 * unread, as the peek leaves them, and a client's next segment may
+	 * wait for it). A peek that saw nothing in its time is a server
+	 * that speaks first: nothing to hold after it either. */
 	if (s->delayed_acks)
-		request_ack_release(s, false);
+		request_ack_release(s);
 	s->phase = PHASE_PEEK;
 	if (!side_add(s, &s->c)) {
 		session_close(s, "out of memory", true);
@@ -1264,7 +1253,7 @@ listener_open(struct listener *li, const struct sockaddr_storage *sa,
 	    (const struct sockaddr *)sa, (int)len);
 	if (li->l == NULL)
 		return -1;
-	/* The sockets it accepts inherit it: see connect_upstream. */
+	/* The sockets it accepts inherit it (see connect_upstream). */
 	setsockopt(evconnlistener_get_fd(li->l), IPPROTO_TCP, TCP_NODELAY,
 	    &one, sizeof(one));
 	/* And delayed ACK mode (the kernel copies it to the accepted
