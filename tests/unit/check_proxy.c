@@ -935,10 +935,9 @@ START_TEST(request_ack_leaves_with_the_reply)
 		setup(&f, true);
 		c = ping_relayed(&f, &t0, _i == 1);
 		held = unacked(c) == 1;
-		if (!held)
+		if (!held) {
 			ck_assert_msg(elapsed_ms(&t0) >= 30, "the client's "
 			    "bytes were acknowledged before any reply");
-		if (!held) {
 			close(c);
 			teardown(&f);
 		}
@@ -1057,6 +1056,29 @@ START_TEST(no_ack_hold_connects_at_once)
 }
 END_TEST
 
+/* --no-ack-hold: the client's bytes, even those sent before the accept,
+ * are acknowledged as they come, with no reply yet. */
+START_TEST(no_ack_hold_acknowledges_requests_at_once)
+{
+	struct fixture f;
+	struct proxy_stats st;
+	struct timespec t0;
+	int c;
+
+	test_hold_ms = 60000;
+	test_hold_off = true;
+	setup(&f, true);
+	test_hold_ms = 0;
+	test_hold_off = false;
+	c = ping_relayed(&f, &t0, true);
+	ck_assert_uint_eq(unacked(c), 0);
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.request_ack_released, 0);
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
 static Suite *
 proxy_suite(void)
 {
@@ -1078,6 +1100,7 @@ proxy_suite(void)
 	tcase_add_test(tc, client_bytes_carry_the_held_ack);
 	tcase_add_test(tc, silent_client_gets_server_that_speaks_first);
 	tcase_add_test(tc, no_ack_hold_connects_at_once);
+	tcase_add_test(tc, no_ack_hold_acknowledges_requests_at_once);
 	tcase_add_loop_test(tc, request_ack_leaves_with_the_reply, 0, 2);
 	tcase_add_test(tc, slow_reply_gets_request_ack_sent_alone);
 	tcase_add_test(tc, peeked_bytes_are_acknowledged_at_once);
