@@ -117,7 +117,10 @@
 #            started.
 # CPU per proxy: utime+stime (+ reaped children's, for socat's forks) from
 # /proc/PID/stat before and after each measurement, as % of one core over
-# the measurement, and per GB (bulk) or per request (http).
+# the measurement, and per GB (bulk) or per request (http), with the part
+# of it spent in user space (utime): the rest is the kernel's work on the
+# proxy's behalf (its system calls, and the TCP processing that loopback
+# does in the sender's context), which any proxy on the path pays.
 # The machine's load average is printed at the start, per section and at
 # the end, with how busy the CPUs were over one second while nothing of
 # the benchmark ran (other jobs on the machine).
@@ -230,8 +233,9 @@ wait_listen() {	# ADDR:PORT PID NAME
 	tail -20 "$work/$3.out"
 	exit 1
 }
-ticks() {	# PID: utime+stime+cutime+cstime (all threads, reaped children)
-	sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'
+ticks() {	# PID: "utime+stime+cutime+cstime utime+cutime" (all threads,
+		# reaped children): all its CPU, and the part in user space
+	sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15, $12 + $14}'
 }
 rss_kb() {
 	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
@@ -616,9 +620,9 @@ fnguard_after() {	# WHAT: one idle second later, is fnguard quiet and clean?
 	local t0 t1 cpu fds left line
 	alive "$fng_log" "$fng_pid" || exit 1
 	sleep 1
-	t0=$(ticks "$fng_pid")
+	t0=$(ticks "$fng_pid" | cut -d' ' -f1)
 	sleep 1
-	t1=$(ticks "$fng_pid")
+	t1=$(ticks "$fng_pid" | cut -d' ' -f1)
 	alive "$fng_log" "$fng_pid" || exit 1
 	cpu=$(( (t1 - t0) * 100 / hz ))
 	fds=$(nfds "$fng_pid")
@@ -682,23 +686,31 @@ done
 
 # ---- measurements -------------------------------------------------------
 cpu_before() {
-	local p
-	c0=()
-	for p in $pids3; do c0+=("$(ticks "$p")"); done
+	local p t u
+	c0=() u0=()
+	for p in $pids3; do
+		read -r t u <<<"$(ticks "$p")"
+		c0+=("$t") u0+=("$u")
+	done
 	w0=$(date +%s%N)
 }
-cpu_after() {	# "fng% hap% soc% flo% fng_s hap_s soc_s flo_s" over the measurement
-	local w1 i=0 p d out='' secs=''
+cpu_after() {	# "fng% hap% soc% flo% fng_s hap_s soc_s flo_s fng_us hap_us
+		# soc_us flo_us" over the measurement (_s: CPU seconds, _us:
+		# the user-space part of them)
+	local w1 i=0 p d t u out='' secs='' user=''
 	w1=$(date +%s%N)
 	for p in $pids3; do
-		d=$(( $(ticks "$p") - ${c0[$i]} ))
+		read -r t u <<<"$(ticks "$p")"
+		d=$((t - ${c0[$i]}))
+		user="$user $(awk -v d="$((u - ${u0[$i]}))" -v hz="$hz" \
+		    'BEGIN { printf "%.2f", d / hz }')"
 		out="$out $(awk -v d="$d" -v hz="$hz" -v w="$((w1 - w0))" \
 		    'BEGIN { printf "%.0f", d / hz / (w / 1e9) * 100 }')"
 		secs="$secs $(awk -v d="$d" -v hz="$hz" \
 		    'BEGIN { printf "%.2f", d / hz }')"
 		i=$((i + 1))
 	done
-	echo "$out $secs"
+	echo "$out $secs $user"
 }
 addr_of() {	# PATH PORT: the address and port its client connects to
 	case $1 in
@@ -745,7 +757,7 @@ for dir in up down; do
 			sleep 0.1
 		done
 		sleep 0.2
-		read -r cf ch cs cl sf sh ss_ sl <<<"$(cpu_after)"
+		read -r cf ch cs cl sf sh ss_ sl uf uh us_ ul <<<"$(cpu_after)"
 		stop "$ipid"
 		started=${started/ $ipid/}
 		r=$(jq -r '[.end.sum_received.bits_per_second // 0,
@@ -755,8 +767,8 @@ for dir in up down; do
 		[ -n "$r" ] || r="0 0 0 0 no_JSON_from_iperf3"
 		read -r bps rbytes sbytes retr err <<<"$r"
 		mbps=$(awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }')
-		# kind dir path Mbit/s rbytes sbytes retr fng% hap% soc% flo% fng_s hap_s soc_s flo_s err round
-		echo "bulk $dir $path $mbps $rbytes $sbytes $retr $cf $ch $cs $cl $sf $sh $ss_ $sl $err $round" >>"$results"
+		# kind dir path Mbit/s rbytes sbytes retr fng% hap% soc% flo% fng_s hap_s soc_s flo_s err round fng_us hap_us soc_us flo_us
+		echo "bulk $dir $path $mbps $rbytes $sbytes $retr $cf $ch $cs $cl $sf $sh $ss_ $sl $err $round $uf $uh $us_ $ul" >>"$results"
 		printf '   %s %-4s %-11s %6s Mbit/s  received %6.0f MB of %6.0f MB sent, retransmits %4s;  cpu%%: fnguard %3s haproxy %3s socat %3s floor %3s' \
 		    "$round" "$dir" "$path" "$mbps" \
 		    "$(awk -v b="$rbytes" 'BEGIN { print b / 1e6 }')" \
@@ -802,7 +814,7 @@ for mode in close keepalive; do
 		nsx timeout $((seconds + 20)) wrk -t "$wrk_threads" \
 		    -c "$wrk_conns" -d "${seconds}s" --latency "${hdr[@]}" \
 		    "http://$a:$port/1k.bin" >"$out" 2>&1 || true
-		read -r cf ch cs cl sf sh ss_ sl <<<"$(cpu_after)"
+		read -r cf ch cs cl sf sh ss_ sl uf uh us_ ul <<<"$(cpu_after)"
 		rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out")
 		nreq=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$out")
 		avg=$(to_ms "$(awk '$1 == "Latency" {print $2; exit}' "$out")")
@@ -817,8 +829,8 @@ for mode in close keepalive; do
 			tail -5 "$out" | tee -a "$anomalies"
 			rps=0 nreq=0
 		fi
-		# kind mode path rps nreq avg p50 p99 max fng% hap% soc% flo% fng_s hap_s soc_s flo_s errors non2xx tw round
-		echo "http $mode $path $rps $nreq $avg $p50 $p99 $maxl $cf $ch $cs $cl $sf $sh $ss_ $sl ${errs:-none} ${non2xx:-0} $tw0 $round" >>"$results"
+		# kind mode path rps nreq avg p50 p99 max fng% hap% soc% flo% fng_s hap_s soc_s flo_s errors non2xx tw round fng_us hap_us soc_us flo_us
+		echo "http $mode $path $rps $nreq $avg $p50 $p99 $maxl $cf $ch $cs $cl $sf $sh $ss_ $sl ${errs:-none} ${non2xx:-0} $tw0 $round $uf $uh $us_ $ul" >>"$results"
 		printf '   %s %-9s %-11s %8.0f req/s  latency avg %7s p50 %7s p99 %7s max %8s ms;  cpu%%: fnguard %3s haproxy %3s floor %3s;  socket errors %s, non-2xx %s; TIME_WAIT before %s\n' \
 		    "$round" "$mode" "$path" "$rps" "$avg" "$p50" "$p99" "$maxl" "$cf" \
 		    "$ch" "$cl" "${errs:-none}" "${non2xx:-0}" "$tw0"
@@ -990,15 +1002,17 @@ $1 == "bulk" {
 	if (k >= 0) {
 		add(cpu, key, $(8 + k))
 		if ($5 > 0) add(spg, key, $(12 + k) / ($5 / 1e9))
+		if ($5 > 0) add(upg, key, $(18 + k) / ($5 / 1e9))
 	}
 }
 END {
 	for (i = 1; i <= n; i++) {
 		key = order[i]; split(key, f, " ")
-		printf "   %-4s %-11s %6.0f Mbit/s (%s-%s)   proxy cpu %4s%%  %6s s/GB\n",
+		printf "   %-4s %-11s %6.0f Mbit/s (%s-%s)   proxy cpu %4s%%  %6s s/GB, user space %6s\n",
 		    f[1], f[2], med(mbps[key]), lo(mbps[key]), hi(mbps[key]),
 		    (key in cpu) ? med(cpu[key]) : "-",
-		    (key in spg) ? sprintf("%.2f", med(spg[key])) : "-"
+		    (key in spg) ? sprintf("%.2f", med(spg[key])) : "-",
+		    (key in upg) ? sprintf("%.3f", med(upg[key])) : "-"
 	}
 }' "$results"
 echo "   http: wrk req/s (median of $rounds rounds, and their range)," \
@@ -1016,6 +1030,7 @@ $1 == "http" || $1 == "pair" {
 	if (k >= 0) {
 		add(cpu, key, $(10 + k))
 		if ($5 > 0) add(us, key, $(14 + k) / $5 * 1e6)
+		if ($5 > 0) add(uus, key, $(22 + k) / $5 * 1e6)
 	}
 	if ($18 != "none") err[key] = err[key] " " $18
 }
@@ -1031,11 +1046,12 @@ END {
 			    f[3], med(rps[key]), lo(rps[key]), hi(rps[key])
 			continue
 		}
-		printf "   %-9s %-11s %8.0f req/s (%.0f-%.0f)  avg %7.3f  p50 %7.3f  p99 %7.3f  proxy cpu %4s%%  %6s us/req  errors %s\n",
+		printf "   %-9s %-11s %8.0f req/s (%.0f-%.0f)  avg %7.3f  p50 %7.3f  p99 %7.3f  proxy cpu %4s%%  %6s us/req, user space %5s  errors %s\n",
 		    f[1], f[2], med(rps[key]), lo(rps[key]), hi(rps[key]),
 		    med(avg[key]), med(p50[key]), med(p99[key]),
 		    (key in cpu) ? med(cpu[key]) : "-",
 		    (key in us) ? sprintf("%.1f", med(us[key])) : "-",
+		    (key in uus) ? sprintf("%.1f", med(uus[key])) : "-",
 		    (key in err) ? err[key] : "none"
 	}
 }' "$results"
