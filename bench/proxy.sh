@@ -1068,8 +1068,8 @@ echo "== ratios, each the median of the $rounds rounds' own ratios (the" \
     "NAT included; fnguard-fwd beside haproxy: both forwarders, no NAT;" \
     "floor: bench/tcpfloor.c, a forwarder that does nothing else)"
 awk "$stats_awk"'
-	$1 == "bulk" { v["bulk " $2, $3, $NF] = $4; rd[$NF] = 1 }
-	$1 == "http" { v["req/s " $2, $3, $NF] = $4; rd[$NF] = 1 }
+	$1 == "bulk" { v["bulk " $2, $3, $17] = $4; rd[$17] = 1 }
+	$1 == "http" { v["req/s " $2, $3, $21] = $4; rd[$21] = 1 }
 	$1 == "pair" { v["pairs " $2, $3, $5] = $4; rd[$5] = 1; m[$2] = 1 }
 	# x/y: the median of the rounds (or pairs) own ratios, their range;
 	# wins: and in how many x was ahead
