@@ -68,8 +68,9 @@ void proxy_free(struct proxy *);
 /*
  * Registers, ahead of the connection, that the connection coming from
  * local port client_port (of family client->ss_family) is bound for dst
- * (for the launcher, which rewrites connect() to the proxy). One use.
- * Returns 0 or -1 when the table is full.
+ * (for the launcher, which rewrites connect() to the proxy). One use,
+ * within 30 s; a newer registration for the same client address and port
+ * replaces an older one. Returns 0 or -1 when the table is full.
  */
 int proxy_register(struct proxy *, const struct sockaddr_storage *client,
     const struct sockaddr_storage *dst);

@@ -264,27 +264,55 @@ speaker_remember(struct proxy *p, const struct sockaddr_storage *dst)
 
 /* ---- the registry (launcher) ---- */
 
+/* The port sits at the same place in sockaddr_in and sockaddr_in6: a
+ * cheap first test before same_addr_port. */
+static bool
+same_port(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return ((const struct sockaddr_in *)(const void *)a)->sin_port ==
+	    ((const struct sockaddr_in *)(const void *)b)->sin_port;
+}
+
+/*
+ * One registration per client address and port: a newer one replaces an
+ * older. An older one is stale: its connection already came (a tracee
+ * that calls connect(2) again on the same socket is registered again), or
+ * never will. Were it kept, a later connection from the same port (a new
+ * socket that drew it) could take it, and be sent where the old one went.
+ * Expiry runs on the monotonic clock: a step of the wall clock neither
+ * ends nor prolongs a registration.
+ */
 int
 proxy_register(struct proxy *p, const struct sockaddr_storage *client,
     const struct sockaddr_storage *dst)
 {
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
+	struct registration *slot = NULL;
 	size_t i;
 
 	for (i = 0; i < REGISTRY_SLOTS; i++) {
 		struct registration *r = &p->registry[i];
 
-		if (r->used && r->expires_ms > now)
+		if (r->used && r->expires_ms > now) {
+			if (same_port(&r->client, client) &&
+			    same_addr_port(&r->client, client)) {
+				slot = r;
+				break;
+			}
 			continue;
-		if (!r->used)
-			p->registered++;
-		r->client = *client;
-		r->dst = *dst;
-		r->expires_ms = now + REGISTRY_TTL_MS;
-		r->used = true;
-		return 0;
+		}
+		if (slot == NULL)
+			slot = r;
 	}
-	return -1;
+	if (slot == NULL)
+		return -1;
+	if (!slot->used)
+		p->registered++;
+	slot->client = *client;
+	slot->dst = *dst;
+	slot->expires_ms = now + REGISTRY_TTL_MS;
+	slot->used = true;
+	return 0;
 }
 
 static bool
@@ -297,7 +325,7 @@ registry_take(struct proxy *p, const struct sockaddr_storage *peer,
 	/* The daemon alone never registers: no walk per connection. */
 	if (p->registered == 0)
 		return false;
-	now = now_ms();
+	now = mono_ms();
 	for (i = 0; i < REGISTRY_SLOTS; i++) {
 		struct registration *r = &p->registry[i];
 

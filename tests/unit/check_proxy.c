@@ -305,6 +305,57 @@ END_TEST
  * session must end and reach the client, not wait on a socket that can
  * never be written again (which spun the event loop on EPOLLHUP).
  */
+/* A tracee that connects again on the same socket is registered again,
+ * and a socket can draw a port whose last registration was never taken:
+ * the newer registration is the one used, and no older one lingers. */
+START_TEST(newer_registration_replaces_older)
+{
+	struct fixture f;
+	struct sockaddr_storage self, stale;
+	struct proxy_stats st;
+	struct linger lin = { 1, 0 };
+	char buf[16];
+	int c;
+
+	setup(&f, false);
+	self = loopback(free_port());
+	stale = loopback(free_port());	/* nobody listens there */
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &stale), 0);
+	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(c, (struct sockaddr *)&self,
+	    sizeof(struct sockaddr_in)), 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&f.proxy_addr,
+	    sizeof(struct sockaddr_in)), 0);
+	ck_assert_int_eq(write(c, "ping\n", 5), 5);
+	loop_until_readable(&f, f.server, 300);
+	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
+		;
+	ck_assert_msg(f.accepted != -1, "the server was not reached");
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.relayed, 1);
+	ck_assert_uint_eq(st.upstream_failed, 0);
+	/* Reset, so the port is free again at once; from it again: no
+	 * registration is left over. */
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+	close(c);
+	loop_until_readable(&f, f.server, 100);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(c, (struct sockaddr *)&self,
+	    sizeof(struct sockaddr_in)), 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&f.proxy_addr,
+	    sizeof(struct sockaddr_in)), 0);
+	ck_assert(loop_until_readable(&f, c, 2000));
+	ck_assert_int_eq(read(c, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(errno, ECONNRESET);
+	proxy_stats(f.proxy, &st);
+	ck_assert_uint_eq(st.no_destination, 1);
+	ck_assert_uint_eq(st.upstream_failed, 0);
+	close(c);
+	teardown(&f);
+}
+END_TEST
+
 START_TEST(server_reset_ends_spliced_session)
 {
 	struct fixture f;
@@ -1090,6 +1141,7 @@ proxy_suite(void)
 	tcase_add_test(tc, registered_connection_is_spliced);
 	tcase_add_test(tc, unknown_destination_is_reset);
 	tcase_add_test(tc, registration_is_used_once);
+	tcase_add_test(tc, newer_registration_replaces_older);
 	tcase_add_test(tc, server_reset_ends_spliced_session);
 	tcase_add_test(tc, bulk_is_spliced_bytes_unchanged);
 	tcase_add_test(tc, bulk_without_splice_bytes_unchanged);
