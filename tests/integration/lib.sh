@@ -206,6 +206,23 @@ ns_addr() {
 	ip -n "$NS" addr add "$1" dev lo
 }
 
+# need_nft_nat: skips (77) unless a table with a redirect loads in the
+# namespace (nf_tables with NAT).
+need_nft_nat() {
+	if ! nsx nft -f - >"$T/nft.err" 2>&1 <<'NFT'
+table inet fngprobe {
+	chain output {
+		type nat hook output priority -100; policy accept;
+		meta l4proto tcp tcp dport 1 redirect to :2
+	}
+}
+NFT
+	then
+		skip "nftables NAT unavailable in the namespace: $(cat "$T/nft.err")"
+	fi
+	nsx nft delete table inet fngprobe
+}
+
 # nsx CMD...: runs a command inside the namespace (ip netns exec replaces
 # itself with the command, so a background nsx's $! is the command's PID).
 nsx() {

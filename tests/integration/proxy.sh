@@ -47,18 +47,7 @@ ns_addr 192.0.2.66/32
 ns_addr 192.0.2.99/32
 # No nf_tables (or no NAT in it) here: skip. The shipped rules failing
 # where a table with a redirect loads is a failure of the rules.
-if ! nsx nft -f - >"$T/nft.err" 2>&1 <<'EOF'
-table inet fngprobe {
-	chain output {
-		type nat hook output priority -100; policy accept;
-		meta l4proto tcp tcp dport 1 redirect to :2
-	}
-}
-EOF
-then
-	skip "nftables NAT unavailable in the namespace: $(cat "$T/nft.err")"
-fi
-nsx nft delete table inet fngprobe
+need_nft_nat
 if ! nsx nft -f "$NFT_RULES" 2>"$T/nft.err"; then
 	not_ok "nft -f $NFT_RULES loads in the namespace"
 	show "$(cat "$T/nft.err")"

@@ -143,18 +143,25 @@ teardown(struct fixture *f)
 	event_base_free(f->base);
 }
 
-/* A client bound to a known port, connecting to the proxy. */
+/* A client bound to port self, connecting to the proxy. */
 static int
-client_connect(struct fixture *f, struct sockaddr_storage *self)
+client_connect_from(struct fixture *f, const struct sockaddr_storage *self)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	*self = loopback(free_port());
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)self,
+	ck_assert_int_eq(bind(fd, (const struct sockaddr *)self,
 	    sizeof(struct sockaddr_in)), 0);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&f->proxy_addr,
 	    sizeof(struct sockaddr_in)), 0);
 	return fd;
+}
+
+/* A client bound to a free port (put in self), connecting to the proxy. */
+static int
+client_connect(struct fixture *f, struct sockaddr_storage *self)
+{
+	*self = loopback(free_port());
+	return client_connect_from(f, self);
 }
 
 /* Runs the loop until fd is readable or time runs out. */
@@ -258,44 +265,46 @@ START_TEST(unknown_destination_is_reset)
 }
 END_TEST
 
+/* Closes relayed client c with a reset (so that its port is free again at
+ * once, no TIME_WAIT), then connects from the same port again: with no
+ * registration left for it, the proxy resets it. */
+static void
+port_is_left_unregistered(struct fixture *f, int c,
+    const struct sockaddr_storage *self)
+{
+	struct linger lin = { 1, 0 };
+	struct proxy_stats st;
+	char buf[16];
+
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+	close(c);
+	loop_until_readable(f, f->server, 100);
+	proxy_stats(f->proxy, &st);
+	ck_assert_uint_eq(st.relayed, 1);
+	c = client_connect_from(f, self);
+	ck_assert(loop_until_readable(f, c, 2000));
+	ck_assert_int_eq(read(c, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(errno, ECONNRESET);
+	proxy_stats(f->proxy, &st);
+	ck_assert_uint_eq(st.no_destination, 1);
+	close(c);
+}
+
 START_TEST(registration_is_used_once)
 {
 	struct fixture f;
 	struct sockaddr_storage self;
-	struct proxy_stats st;
-	char buf[16];
-	int c1, c2;
+	int c;
 
 	setup(&f, false);
-	c1 = client_connect(&f, &self);
+	c = client_connect(&f, &self);
 	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
 	loop_until_readable(&f, f.server, 300);
 	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
 		;
 	ck_assert_int_ne(f.accepted, -1);
-	/* Closed with a reset, so the port is free again at once (no
-	 * TIME_WAIT on this side). */
-	{
-		struct linger lin = { 1, 0 };
-
-		setsockopt(c1, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
-	}
-	close(c1);
-	loop_until_readable(&f, f.server, 100);
-	proxy_stats(f.proxy, &st);
-	ck_assert_uint_eq(st.relayed, 1);
 	/* The same local port again, not registered again: refused. */
-	c2 = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(c2, (struct sockaddr *)&self,
-	    sizeof(struct sockaddr_in)), 0);
-	ck_assert_int_eq(connect(c2, (struct sockaddr *)&f.proxy_addr,
-	    sizeof(struct sockaddr_in)), 0);
-	ck_assert(loop_until_readable(&f, c2, 2000));
-	ck_assert_int_eq(read(c2, buf, sizeof(buf)), -1);
-	ck_assert_int_eq(errno, ECONNRESET);
-	proxy_stats(f.proxy, &st);
-	ck_assert_uint_eq(st.no_destination, 1);
-	close(c2);
+	port_is_left_unregistered(&f, c, &self);
 	teardown(&f);
 }
 END_TEST
@@ -313,8 +322,6 @@ START_TEST(newer_registration_replaces_older)
 	struct fixture f;
 	struct sockaddr_storage self, stale;
 	struct proxy_stats st;
-	struct linger lin = { 1, 0 };
-	char buf[16];
 	int c;
 
 	setup(&f, false);
@@ -322,36 +329,16 @@ START_TEST(newer_registration_replaces_older)
 	stale = loopback(free_port());	/* nobody listens there */
 	ck_assert_int_eq(proxy_register(f.proxy, &self, &stale), 0);
 	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(c, (struct sockaddr *)&self,
-	    sizeof(struct sockaddr_in)), 0);
-	ck_assert_int_eq(connect(c, (struct sockaddr *)&f.proxy_addr,
-	    sizeof(struct sockaddr_in)), 0);
+	c = client_connect_from(&f, &self);
 	ck_assert_int_eq(write(c, "ping\n", 5), 5);
 	loop_until_readable(&f, f.server, 300);
 	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
 		;
 	ck_assert_msg(f.accepted != -1, "the server was not reached");
+	/* And no older registration is left over for the port. */
+	port_is_left_unregistered(&f, c, &self);
 	proxy_stats(f.proxy, &st);
-	ck_assert_uint_eq(st.relayed, 1);
 	ck_assert_uint_eq(st.upstream_failed, 0);
-	/* Reset, so the port is free again at once; from it again: no
-	 * registration is left over. */
-	setsockopt(c, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
-	close(c);
-	loop_until_readable(&f, f.server, 100);
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(c, (struct sockaddr *)&self,
-	    sizeof(struct sockaddr_in)), 0);
-	ck_assert_int_eq(connect(c, (struct sockaddr *)&f.proxy_addr,
-	    sizeof(struct sockaddr_in)), 0);
-	ck_assert(loop_until_readable(&f, c, 2000));
-	ck_assert_int_eq(read(c, buf, sizeof(buf)), -1);
-	ck_assert_int_eq(errno, ECONNRESET);
-	proxy_stats(f.proxy, &st);
-	ck_assert_uint_eq(st.no_destination, 1);
-	ck_assert_uint_eq(st.upstream_failed, 0);
-	close(c);
 	teardown(&f);
 }
 END_TEST
