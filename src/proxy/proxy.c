@@ -264,15 +264,6 @@ speaker_remember(struct proxy *p, const struct sockaddr_storage *dst)
 
 /* ---- the registry (launcher) ---- */
 
-/* The port sits at the same place in sockaddr_in and sockaddr_in6: a
- * cheap first test before same_addr_port. */
-static bool
-same_port(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return ((const struct sockaddr_in *)(const void *)a)->sin_port ==
-	    ((const struct sockaddr_in *)(const void *)b)->sin_port;
-}
-
 /*
  * One registration per client address and port: a newer one replaces an
  * older. An older one is stale: its connection already came (a tracee
@@ -294,8 +285,7 @@ proxy_register(struct proxy *p, const struct sockaddr_storage *client,
 		struct registration *r = &p->registry[i];
 
 		if (r->used && r->expires_ms > now) {
-			if (same_port(&r->client, client) &&
-			    same_addr_port(&r->client, client)) {
+			if (same_addr_port(&r->client, client)) {
 				slot = r;
 				break;
 			}
