@@ -92,12 +92,14 @@ server_accept_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(f->base);
 }
 
-/* Timeouts for the next setup (0: the proxy's defaults). */
-static unsigned test_idle_ms, test_connect_ms, test_hold_ms;
-static bool test_hold_off;
+/* What a test sets of the proxy's configuration (0: the defaults). */
+struct knobs {
+	unsigned idle_ms, connect_ms, hold_ms;
+	bool hold_off;
+};
 
 static void
-setup(struct fixture *f, bool splice)
+setup_with(struct fixture *f, bool splice, const struct knobs *k)
 {
 	struct proxy_config cfg;
 	int on = 1;
@@ -121,15 +123,21 @@ setup(struct fixture *f, bool splice)
 	cfg.listen_len[0] = sizeof(struct sockaddr_in);
 	cfg.nlisten = 1;
 	cfg.splice = splice;
-	cfg.idle_timeout_ms = test_idle_ms;
-	cfg.connect_timeout_ms = test_connect_ms;
-	cfg.ack_hold_ms = test_hold_ms;
-	cfg.ack_hold_off = test_hold_off;
+	cfg.idle_timeout_ms = k->idle_ms;
+	cfg.connect_timeout_ms = k->connect_ms;
+	cfg.ack_hold_ms = k->hold_ms;
+	cfg.ack_hold_off = k->hold_off;
 	f->proxy_addr = cfg.listen[0];
 	/* No policy: everything is allowed; the destination still must be
 	 * known. */
 	f->proxy = proxy_new(f->base, &cfg, &f->guard);
 	ck_assert_ptr_nonnull(f->proxy);
+}
+
+static void
+setup(struct fixture *f, bool splice)
+{
+	setup_with(f, splice, &(struct knobs){ 0 });
 }
 
 static void
@@ -309,11 +317,6 @@ START_TEST(registration_is_used_once)
 }
 END_TEST
 
-/*
- * The server goes away (a reset) while the client is still sending: the
- * session must end and reach the client, not wait on a socket that can
- * never be written again (which spun the event loop on EPOLLHUP).
- */
 /* A tracee that connects again on the same socket is registered again,
  * and a socket can draw a port whose last registration was never taken:
  * the newer registration is the one used, and no older one lingers. */
@@ -343,6 +346,11 @@ START_TEST(newer_registration_replaces_older)
 }
 END_TEST
 
+/*
+ * The server goes away (a reset) while the client is still sending: the
+ * session must end and reach the client, not wait on a socket that can
+ * never be written again (which spun the event loop on EPOLLHUP).
+ */
 START_TEST(server_reset_ends_spliced_session)
 {
 	struct fixture f;
@@ -677,9 +685,7 @@ START_TEST(idle_timeout_closes_silent_session)
 	char buf[16];
 	int c, i;
 
-	test_idle_ms = 300;
-	setup(&f, true);
-	test_idle_ms = 0;
+	setup_with(&f, true, &(struct knobs){ .idle_ms = 300 });
 	c = client_connect(&f, &self);
 	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
 	while (f.accepted == -1 && loop_until_readable(&f, f.server, 100))
@@ -717,9 +723,7 @@ START_TEST(connect_timeout_resets_client)
 	int fill[4], c, i, n = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	test_connect_ms = 300;
-	setup(&f, true);
-	test_connect_ms = 0;
+	setup_with(&f, true, &(struct knobs){ .connect_ms = 300 });
 	/* Fill the server's queue (backlog 0): nobody accepts. */
 	event_del(f.accept_ev);
 	ck_assert_int_eq(listen(f.server, 0), 0);
@@ -818,9 +822,7 @@ START_TEST(client_bytes_carry_the_held_ack)
 	bool quiet = false;
 	int c = -1, try;
 
-	test_hold_ms = 60000;
-	setup(&f, true);
-	test_hold_ms = 0;
+	setup_with(&f, true, &(struct knobs){ .hold_ms = 60000 });
 	event_del(f.accept_ev);		/* the test accepts by hand */
 	for (try = 1; try <= 3 && !quiet; try++) {
 		if (c != -1)
@@ -866,9 +868,7 @@ START_TEST(silent_client_gets_server_that_speaks_first)
 	char buf[16];
 	int c, c2, a2;
 
-	test_hold_ms = 10;
-	setup(&f, true);
-	test_hold_ms = 0;
+	setup_with(&f, true, &(struct knobs){ .hold_ms = 10 });
 	event_del(f.accept_ev);
 	c = client_connect(&f, &self);
 	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
@@ -968,9 +968,8 @@ START_TEST(request_ack_leaves_with_the_reply)
 	bool held = false;
 	int c, try;
 
-	test_hold_ms = 60000;
 	for (try = 1; try <= 3 && !held; try++) {
-		setup(&f, true);
+		setup_with(&f, true, &(struct knobs){ .hold_ms = 60000 });
 		c = ping_relayed(&f, &t0, _i == 1);
 		held = unacked(c) == 1;
 		if (!held) {
@@ -980,7 +979,6 @@ START_TEST(request_ack_leaves_with_the_reply)
 			teardown(&f);
 		}
 	}
-	test_hold_ms = 0;
 	ck_assert_msg(held, "three tries too slow to tell");
 	ck_assert_int_eq(write(f.accepted, "pong\n", 5), 5);
 	ck_assert(loop_until_readable(&f, c, 2000));
@@ -1008,9 +1006,7 @@ START_TEST(slow_reply_gets_request_ack_sent_alone)
 	/* The kernel's own delayed ACK comes 40 ms or more after the bytes:
 	 * a try that saw the release later than 30 ms proves nothing. */
 	for (try = 1; try <= 3 && !told; try++) {
-		test_hold_ms = 10;
-		setup(&f, true);
-		test_hold_ms = 0;
+		setup_with(&f, true, &(struct knobs){ .hold_ms = 10 });
 		c = ping_relayed(&f, &t0, false);
 		loop_until_count(&f, request_ack_released, 1);
 		if (elapsed_ms(&t0) < 30) {
@@ -1076,11 +1072,8 @@ START_TEST(no_ack_hold_connects_at_once)
 	struct proxy_stats st;
 	int c;
 
-	test_hold_ms = 60000;
-	test_hold_off = true;
-	setup(&f, true);
-	test_hold_ms = 0;
-	test_hold_off = false;
+	setup_with(&f, true, &(struct knobs){ .hold_ms = 60000,
+	    .hold_off = true });
 	event_del(f.accept_ev);
 	c = client_connect(&f, &self);
 	ck_assert_int_eq(proxy_register(f.proxy, &self, &f.server_addr), 0);
@@ -1103,11 +1096,8 @@ START_TEST(no_ack_hold_acknowledges_requests_at_once)
 	struct timespec t0;
 	int c;
 
-	test_hold_ms = 60000;
-	test_hold_off = true;
-	setup(&f, true);
-	test_hold_ms = 0;
-	test_hold_off = false;
+	setup_with(&f, true, &(struct knobs){ .hold_ms = 60000,
+	    .hold_off = true });
 	c = ping_relayed(&f, &t0, true);
 	ck_assert_uint_eq(unacked(c), 0);
 	proxy_stats(f.proxy, &st);
