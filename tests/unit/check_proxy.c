@@ -346,6 +346,31 @@ START_TEST(newer_registration_replaces_older)
 }
 END_TEST
 
+/* A full table refuses a new client, not one it already holds: that one's
+ * registration is replaced, and the table is still full after. */
+START_TEST(full_registry_still_replaces)
+{
+	struct fixture f;
+	struct sockaddr_storage client, other;
+	unsigned n;
+
+	setup(&f, false);
+	client = loopback(1);
+	for (n = 0; n < 100000; n++) {
+		((struct sockaddr_in *)&client)->sin_port = htons(1 + n);
+		if (proxy_register(f.proxy, &client, &f.server_addr) == -1)
+			break;
+	}
+	ck_assert_msg(n > 0 && n < 100000, "the table took %u", n);
+	other = loopback(1);		/* the first one registered */
+	ck_assert_int_eq(proxy_register(f.proxy, &other, &f.server_addr), 0);
+	((struct sockaddr_in *)&client)->sin_port = htons(1 + n);
+	ck_assert_int_eq(proxy_register(f.proxy, &client, &f.server_addr),
+	    -1);
+	teardown(&f);
+}
+END_TEST
+
 /*
  * The server goes away (a reset) while the client is still sending: the
  * session must end and reach the client, not wait on a socket that can
@@ -1119,6 +1144,7 @@ proxy_suite(void)
 	tcase_add_test(tc, unknown_destination_is_reset);
 	tcase_add_test(tc, registration_is_used_once);
 	tcase_add_test(tc, newer_registration_replaces_older);
+	tcase_add_test(tc, full_registry_still_replaces);
 	tcase_add_test(tc, server_reset_ends_spliced_session);
 	tcase_add_test(tc, bulk_is_spliced_bytes_unchanged);
 	tcase_add_test(tc, bulk_without_splice_bytes_unchanged);
